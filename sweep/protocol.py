@@ -1,0 +1,25 @@
+"""The fixed experimental protocol. Only `label_smoothing` and `seed` vary between trials."""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Protocol:
+    label_smoothing: float = 0.0  # ε of CrossEntropyLoss(label_smoothing=ε): the variable under study
+    seed: int = 0  # seeds the initial weights and the per-epoch shuffle order
+    epochs: int = 10  # passes over the training set
+    batch_size: int = 128  # training batch, reshuffled every epoch; the last batch is partial
+    lr: float = 1e-3  # Adam learning rate (other Adam settings are PyTorch's defaults)
+    subset: int | None = None  # None: all 50,000/10,000 images; N: a stratified sample of N train, N//5 test
+    train_eval_size: int = 10_000  # fixed sample of training images scored in eval mode each epoch
+    ece_bins: int = 15  # equal-width confidence bins for ECE and the reliability diagram
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast); fp32 allows TF32 matmuls on GPU
+
+    def study_attrs(self) -> dict:
+        """The fields that must match for trials to be comparable (everything but ε and seed)."""
+        attrs = asdict(self)
+        del attrs["label_smoothing"], attrs["seed"]
+        return attrs
+
+
+PROTOCOL = Protocol()

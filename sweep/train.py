@@ -1,0 +1,279 @@
+"""Training: K trials of the fixed protocol trained side by side, as one batched network.
+
+`train(protocols, data, device)` takes configs and tensors and returns each trial's per-epoch
+history; it does no I/O. K == 1 is the plain path (the nn.Module itself); K > 1 stacks the K
+models' parameters and runs them with torch.func.vmap, so each model keeps its own seed, its own
+shuffle order, its own ε and its own metrics, and one Adam over the stacked parameters is K
+independent Adams (Adam is elementwise and the summed loss gives each model its own gradient).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
+
+from .data import Cifar, normalize
+from .model import SimpleCNN, init_model
+from .protocol import Protocol
+
+EVAL_BATCH = 250  # larger eval batches run slower on CPU (cache)
+
+
+def smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """CrossEntropyLoss(label_smoothing=ε) with a per-model ε: logits (K, B, C), target (K, B), eps (K,) -> (K,).
+
+    The smoothed target puts 1 - ε + ε/C on the true class and ε/C elsewhere, so the loss is
+    (1 - ε) * NLL + ε * mean over classes of -log p.
+    """
+    logp = logits.float().log_softmax(-1)
+    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    uniform = -logp.mean(-1)
+    eps = eps.view(-1, 1)
+    return ((1 - eps) * nll + eps * uniform).mean(-1)
+
+
+class Stack:
+    """K SimpleCNNs as one: `logits(x)` maps (K, B, 3, 32, 32) to (K, B, 10)."""
+
+    def __init__(self, seeds: Sequence[int], device: torch.device):
+        models = [init_model(s) for s in seeds]
+        self.k = len(models)
+        if self.k == 1:
+            # channels_last: oneDNN's and cuDNN's fast layout for these convs and pools.
+            self.module = models[0].to(device, memory_format=torch.channels_last)
+            self.params = dict(self.module.named_parameters())
+        else:
+            params, _ = stack_module_state(models)
+            self.params = {n: p.detach().to(device).requires_grad_() for n, p in params.items()}
+            self.module = SimpleCNN().to("meta")
+            call = lambda p, x: functional_call(self.module, p, (x,))  # noqa: E731
+            self._train_call = vmap(call)
+            self._shared_call = vmap(call, in_dims=(0, None))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self._single(x[0]) if self.k == 1 else self._train_call(self.params, x)
+
+    def logits_shared(self, x: torch.Tensor) -> torch.Tensor:
+        """Every model on the same images: (B, 3, 32, 32) -> (K, B, 10)."""
+        return self._single(x) if self.k == 1 else self._shared_call(self.params, x)
+
+    def _single(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x.contiguous(memory_format=torch.channels_last)).unsqueeze(0)
+
+    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        pick = (lambda p: p) if self.k == 1 else (lambda p: p[k])
+        return {n: pick(p).detach().cpu().clone() for n, p in self.params.items()}
+
+    def load(self, states: Sequence[dict[str, torch.Tensor]]) -> None:
+        with torch.no_grad():
+            for n, p in self.params.items():
+                p.copy_(torch.stack([s[n] for s in states]).view(p.shape))
+
+
+@dataclass
+class Checkpoint:
+    """Everything needed to continue a trial after `epoch` finished epochs, on any device."""
+
+    epoch: int
+    model: dict  # SimpleCNN state_dict
+    adam: dict  # {"step": float, "exp_avg": {name: tensor}, "exp_avg_sq": {name: tensor}}
+    shuffle_rng: torch.Tensor  # torch.Generator state for the next epoch's permutation
+    history: list  # per-epoch metrics so far
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+EpochCallback = Callable[[int, list[list[dict]], Callable[[int], Checkpoint]], None]
+
+
+def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str,
+          resume: Sequence[Checkpoint | None] | None = None,
+          on_epoch: EpochCallback | None = None) -> list[list[dict]]:
+    """Train the protocols (same epochs, batch size, lr, precision) together; one history per trial.
+
+    `data` must already be on `device`. `resume[k]` continues trial k from a checkpoint; all
+    resumed trials of one call must be at the same epoch. `on_epoch(epoch, histories, checkpoint)`
+    is called after each epoch; `checkpoint(k)` builds trial k's Checkpoint on demand.
+    """
+    device = torch.device(device)
+    p0 = protocols[0]
+    shared = p0.study_attrs()
+    if any(p.study_attrs() != shared for p in protocols):
+        raise ValueError("trials trained together must share every protocol field but ε and seed")
+    resume = list(resume) if resume is not None else [None] * len(protocols)
+    starts = {c.epoch if c else 0 for c in resume}
+    if len(starts) != 1:
+        raise ValueError("trials trained together must resume from the same epoch")
+    start = starts.pop()
+
+    stack = Stack([p.seed for p in protocols], device)
+    fused = device.type == "cuda"
+    opt = torch.optim.Adam(list(stack.params.values()), lr=p0.lr, fused=fused)
+    gens = [torch.Generator().manual_seed(p.seed) for p in protocols]
+    histories: list[list[dict]] = [[] for _ in protocols]
+    if start:
+        stack.load([c.model for c in resume])
+        opt.load_state_dict(_stacked_adam_state(opt, stack, resume))
+        for g, c in zip(gens, resume):
+            g.set_state(c.shuffle_rng)
+        histories = [list(c.history) for c in resume]
+
+    eps = torch.tensor([p.label_smoothing for p in protocols], device=device)
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if p0.precision == "bf16" else nullcontext())
+    eval_idx = train_eval_indices(len(data.train_y), p0.train_eval_size, device)
+
+    def checkpoint(k: int) -> Checkpoint:
+        return Checkpoint(epoch=len(histories[k]), model=stack.state_dict(k), adam=_adam_state(opt, stack, k),
+                          shuffle_rng=gens[k].get_state(), history=list(histories[k]))
+
+    for epoch in range(start, p0.epochs):
+        t0 = time.perf_counter()
+        running = _train_epoch(stack, opt, data, gens, eps, p0.batch_size, autocast, device)
+        _sync(device)
+        t1 = time.perf_counter()
+        train_eval = evaluate(stack, data.train_x[eval_idx], data.train_y[eval_idx], eps, p0.ece_bins, autocast)
+        val = evaluate(stack, data.test_x, data.test_y, eps, p0.ece_bins, autocast)
+        t2 = time.perf_counter()
+        for k in range(stack.k):
+            histories[k].append({
+                "epoch": epoch + 1,
+                "train_loss_running": running["loss"][k],
+                "train_acc_running": running["acc"][k],
+                "train_acc": train_eval["acc"][k],
+                "train_nll": train_eval["nll"][k],
+                "train_loss": train_eval["loss"][k],
+                "val_acc": val["acc"][k],
+                "val_nll": val["nll"][k],
+                "val_loss": val["loss"][k],
+                "val_ece": val["ece"][k],
+                "val_bin_count": val["bin_count"][k],
+                "val_bin_acc": val["bin_acc"][k],
+                "val_bin_conf": val["bin_conf"][k],
+                "epoch_seconds": t1 - t0,
+                "eval_seconds": t2 - t1,
+                "trials_together": stack.k,
+            })
+        if on_epoch is not None:
+            on_epoch(epoch + 1, histories, checkpoint)
+    return histories
+
+
+def train_eval_indices(n: int, size: int, device: torch.device) -> torch.Tensor:
+    """The fixed sample of training images scored in eval mode: the same for every trial."""
+    if n <= size:
+        return torch.arange(n, device=device)
+    g = torch.Generator().manual_seed(0)
+    return torch.randperm(n, generator=g)[:size].sort().values.to(device)
+
+
+def _train_epoch(stack: Stack, opt, data: Cifar, gens, eps, batch_size, autocast, device) -> dict:
+    n = len(data.train_y)
+    # Each model draws its own order from its own generator, exactly as it would alone.
+    perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device, non_blocking=True)
+    loss_sum = torch.zeros(stack.k, device=device)
+    correct = torch.zeros(stack.k, device=device, dtype=torch.int64)
+    single = stack.k == 1
+    for start in range(0, n, batch_size):
+        idx = perms[:, start:start + batch_size]
+        x, y = normalize(data.train_x[idx]), data.train_y[idx]
+        with autocast:
+            logits = stack.logits(x)
+        if single:  # the plain path is literally the protocol's loss
+            loss = F.cross_entropy(logits[0].float(), y[0], label_smoothing=float(eps[0])).unsqueeze(0)
+        else:
+            loss = smoothed_cross_entropy(logits, y, eps)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        # Accumulated on the device: no host sync inside the epoch.
+        loss_sum += loss.detach() * y.shape[1]
+        correct += (logits.detach().argmax(-1) == y).sum(-1)
+    return {"loss": (loss_sum / n).tolist(), "acc": (correct.double() / n).tolist()}
+
+
+@torch.no_grad()
+def evaluate(stack: Stack, x_u8: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, bins: int, autocast=nullcontext()) -> dict:
+    """Eval-mode accuracy, unsmoothed NLL, smoothed loss and calibration of each model on (x, y)."""
+    k, n, dev = stack.k, len(y), y.device
+    correct = torch.zeros(k, device=dev)
+    nll_sum = torch.zeros(k, device=dev)
+    loss_sum = torch.zeros(k, device=dev)
+    bin_count = torch.zeros(k * bins, device=dev)
+    bin_correct = torch.zeros(k * bins, device=dev)
+    bin_conf = torch.zeros(k * bins, device=dev)
+    offsets = (torch.arange(k, device=dev) * bins).view(k, 1)
+    for start in range(0, n, EVAL_BATCH):
+        xb, yb = normalize(x_u8[start:start + EVAL_BATCH]), y[start:start + EVAL_BATCH]
+        with autocast:
+            logits = stack.logits_shared(xb)
+        logp = logits.float().log_softmax(-1)
+        yk = yb.expand(k, -1)
+        nll = -logp.gather(-1, yk.unsqueeze(-1)).squeeze(-1)
+        nll_sum += nll.sum(-1)
+        loss_sum += smoothed_cross_entropy(logits, yk, eps) * len(yb)
+        conf, pred = logp.exp().max(-1)
+        hit = (pred == yk).float()
+        correct += hit.sum(-1)
+        # Bin b holds confidences in (b/bins, (b+1)/bins]; confidence is at least 1/C > 0.
+        b = ((conf * bins).ceil().long() - 1).clamp(0, bins - 1) + offsets
+        bin_count.index_add_(0, b.flatten(), torch.ones_like(conf).flatten())
+        bin_correct.index_add_(0, b.flatten(), hit.flatten())
+        bin_conf.index_add_(0, b.flatten(), conf.flatten())
+    count, bc, bf = (t.view(k, bins).double().cpu() for t in (bin_count, bin_correct, bin_conf))
+    safe = count.clamp(min=1)
+    acc_b, conf_b = bc / safe, bf / safe
+    ece = ((count / n) * (acc_b - conf_b).abs()).sum(-1)
+    nan_empty = lambda t: torch.where(count > 0, t, torch.nan).tolist()  # noqa: E731
+    return {
+        "acc": (correct.double().cpu() / n).tolist(),
+        "nll": (nll_sum.double().cpu() / n).tolist(),
+        "loss": (loss_sum.double().cpu() / n).tolist(),
+        "ece": ece.tolist(),
+        "bin_count": count.long().tolist(),
+        "bin_acc": nan_empty(acc_b),
+        "bin_conf": nan_empty(conf_b),
+    }
+
+
+def _adam_state(opt: torch.optim.Adam, stack: Stack, k: int) -> dict:
+    pick = (lambda t: t) if stack.k == 1 else (lambda t: t[k])
+    out = {"step": 0.0, "exp_avg": {}, "exp_avg_sq": {}}
+    for name, p in stack.params.items():
+        st = opt.state.get(p, {})
+        if not st:
+            return out
+        out["step"] = float(st["step"])
+        out["exp_avg"][name] = pick(st["exp_avg"]).detach().cpu().clone()
+        out["exp_avg_sq"][name] = pick(st["exp_avg_sq"]).detach().cpu().clone()
+    return out
+
+
+def _stacked_adam_state(opt: torch.optim.Adam, stack: Stack, resume: Sequence[Checkpoint]) -> dict:
+    steps = {c.adam["step"] for c in resume}
+    if len(steps) != 1:
+        raise ValueError("trials trained together must have taken the same number of steps")
+    step = steps.pop()
+    state = {}
+    for i, (name, p) in enumerate(stack.params.items()):
+        stacked = lambda key: torch.stack([c.adam[key][name] for c in resume]).view_as(p)  # noqa: E731
+        state[i] = {"step": torch.tensor(step), "exp_avg": stacked("exp_avg"), "exp_avg_sq": stacked("exp_avg_sq")}
+    return {"state": state, "param_groups": opt.state_dict()["param_groups"]}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def ece_from_bins(count, acc, conf) -> float:
+    """ECE from a reliability diagram's bins (empty bins, NaN, contribute nothing)."""
+    n = sum(count)
+    return sum(c / n * abs(a - f) for c, a, f in zip(count, acc, conf) if c and not math.isnan(a))

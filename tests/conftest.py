@@ -1,0 +1,96 @@
+"""Tiny CIFAR-shaped data written in both supported layouts, and helpers to run the CLI."""
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sweep.cli import main
+from sweep.data import CLASSES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_images(per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 32, 32, 3) uint8 images whose class shows in colour and a stripe, plus noise: learnable."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for c in range(len(CLASSES)):
+        base = np.array([(c * 25) % 256, (c * 70) % 256, (255 - c * 25) % 256], dtype=float)
+        for _ in range(per_class):
+            img = base + rng.normal(0, 40, size=(32, 32, 3))
+            img[:, 3 * c:3 * c + 3] = 255
+            images.append(np.clip(img, 0, 255).astype(np.uint8))
+            labels.append(c)
+    return np.stack(images), np.array(labels)
+
+
+def write_folders(root: Path, train_per_class=30, test_per_class=10) -> Path:
+    for split, n, seed in (("train", train_per_class, 0), ("test", test_per_class, 1)):
+        x, y = make_images(n, seed)
+        for i, (img, label) in enumerate(zip(x, y)):
+            folder = root / split / CLASSES[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(folder / f"{i:04d}.png")
+    return root
+
+
+def write_pickles(root: Path, train_per_class=30, test_per_class=10) -> Path:
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    x, y = make_images(train_per_class, 0)
+    flat = x.transpose(0, 3, 1, 2).reshape(len(x), -1)
+    for i, part in enumerate(np.array_split(np.arange(len(x)), 5), start=1):
+        with open(folder / f"data_batch_{i}", "wb") as f:
+            pickle.dump({b"data": flat[part], b"labels": y[part].tolist()}, f)
+    x, y = make_images(test_per_class, 1)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({b"data": x.transpose(0, 3, 1, 2).reshape(len(x), -1), b"labels": y.tolist()}, f)
+    return root
+
+
+@pytest.fixture(scope="session")
+def folder_data(tmp_path_factory) -> Path:
+    return write_folders(tmp_path_factory.mktemp("folders"))
+
+
+@pytest.fixture(scope="session")
+def pickle_data(tmp_path_factory) -> Path:
+    return write_pickles(tmp_path_factory.mktemp("pickles"))
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(workdir, folder_data, capsys):
+    """Run `python -m sweep` in-process in a fresh folder; returns (exit code, stdout, stderr)."""
+
+    def run(*args, data=True):
+        argv = list(args)
+        if data and argv[0] == "run" and "--data-dir" not in argv:
+            argv += ["--data-dir", str(folder_data), "--device", "cpu"]
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def sweep_process(*args, cwd, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "sweep", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).exists() else "absent"

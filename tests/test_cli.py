@@ -1,0 +1,182 @@
+import shutil
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+
+from sweep.cli import main
+from sweep.data import CLASSES
+from tests.conftest import file_digest
+
+DB = Path("studies/label-smoothing.db")
+URL = "sqlite:///studies/label-smoothing.db"
+
+
+def load(url=URL, name="label-smoothing"):
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def complete(study):
+    return [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+
+
+def test_two_trials_one_epoch_through_the_cli(cli):
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--no-report")
+    assert code == 0, err
+    trials = complete(load())
+    assert len(trials) == 2
+    assert sorted((t.params["label_smoothing"], t.params["seed"]) for t in trials) == [(0.0, 0), (0.05, 0)]
+    for t in trials:
+        assert list(t.intermediate_values) == [1]
+        assert t.value == t.user_attrs["val_acc"] == t.intermediate_values[1]
+        assert t.user_attrs["gap"] == pytest.approx(t.user_attrs["train_acc"] - t.user_attrs["val_acc"])
+        assert len(t.user_attrs["history"]) == 1 and len(t.user_attrs["history"][0]["val_bin_count"]) == 15
+    proto = load().user_attrs["protocol"]
+    assert proto["epochs"] == 1 and proto["batch_size"] == 128 and proto["lr"] == 1e-3 and proto["subset"] is None
+    assert "eps=0.05/seed=0" in out or "eps=0.05 seed=0" in out
+    assert "optuna-dashboard --host 127.0.0.1 sqlite:///studies/label-smoothing.db" in out
+    assert not list(Path("studies/label-smoothing/checkpoints").glob("*.pt"))  # finished: deleted
+
+
+def test_rerun_adds_nothing_and_more_trials_add_only_new_cells(cli):
+    assert cli("run", "--trials", "2", "--epochs", "1", "--no-report")[0] == 0
+    first = {t.number: t.user_attrs["val_acc"] for t in complete(load())}
+    code, out, _ = cli("run", "--trials", "2", "--epochs", "1", "--no-report")
+    assert code == 0 and "2 done" in out and len(load().trials) == 2
+    assert cli("run", "--trials", "5", "--epochs", "1", "--no-report")[0] == 0
+    trials = complete(load())
+    assert len(trials) == 5 == len(load().trials)
+    cells = sorted((t.params["label_smoothing"], t.params["seed"]) for t in trials)
+    assert cells == [(0.0, 0), (0.0, 1), (0.05, 0), (0.1, 0), (0.2, 0)]
+    assert {t.number: t.user_attrs["val_acc"] for t in trials if t.number in first} == first
+
+
+def test_same_seed_gives_the_same_trial_in_both_layouts(cli, pickle_data):
+    """PNG folders and pickles hold the same pixels: same fingerprint, same results."""
+    assert cli("run", "--trials", "1", "--epochs", "1", "--no-report")[0] == 0
+    code, _, err = cli("run", "--trials", "1", "--epochs", "1", "--no-report", "--study-name", "p",
+                       "--data-dir", str(pickle_data), "--device", "cpu")
+    assert code == 0, err
+    a, b = complete(load())[0], complete(load("sqlite:///studies/p.db", "p"))[0]
+    assert load().user_attrs["protocol"]["data_fingerprint"] == load("sqlite:///studies/p.db", "p").user_attrs["protocol"]["data_fingerprint"]
+    assert a.user_attrs["val_acc"] == b.user_attrs["val_acc"] and a.user_attrs["val_nll"] == b.user_attrs["val_nll"]
+
+
+def test_subset_is_stratified_and_recorded(cli):
+    code, out, _ = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0 and "(100 train / 20 test)" in out
+    assert load().user_attrs["protocol"]["subset"] == 100
+
+
+def test_eps_range_samples_within_the_range(cli):
+    code, _, err = cli("run", "--trials", "3", "--epochs", "1", "--eps-range", "0.02", "0.3", "--no-report")
+    assert code == 0, err
+    trials = complete(load())
+    assert len(trials) == 3 and sorted(t.params["seed"] for t in trials) == [0, 1, 2]
+    assert all(0.02 <= t.params["label_smoothing"] <= 0.3 for t in trials)
+    assert len({t.params["label_smoothing"] for t in trials}) == 3
+
+
+# ------------------------------------------------------------------ bad input, one table
+
+@pytest.fixture(scope="module")
+def base_study(tmp_path_factory, folder_data):
+    """A real one-trial study to check that refused runs leave the database as it was."""
+    where = tmp_path_factory.mktemp("base")
+    import os
+
+    old = os.getcwd()
+    os.chdir(where)
+    try:
+        assert main(["run", "--trials", "1", "--epochs", "1", "--no-report", "--data-dir", str(folder_data),
+                     "--device", "cpu"]) == 0
+    finally:
+        os.chdir(old)
+    return where / DB
+
+
+def broken_copy(src: Path, dst: Path, how: str) -> Path:
+    shutil.copytree(src, dst)
+    victim = sorted((dst / "train" / "cat").iterdir())[0]
+    if how == "truncated":
+        victim.write_bytes(victim.read_bytes()[:40])
+    elif how == "not-an-image":
+        victim.write_text("this is not a picture")
+    elif how == "wrong-size":
+        from PIL import Image
+
+        Image.new("RGB", (28, 28)).save(victim)
+    elif how == "missing-class":
+        shutil.rmtree(dst / "test" / "truck")
+    elif how == "extra-class":
+        shutil.copytree(dst / "train" / "cat", dst / "train" / "lion")
+    elif how == "empty":
+        shutil.rmtree(dst / "train")
+        shutil.rmtree(dst / "test")
+    return dst
+
+
+def other_tool_study(url):
+    s = optuna.create_study(study_name="label-smoothing", storage=url)
+    s.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1), n_trials=2)
+
+
+BAD = {
+    "trials-zero": (["--trials", "0"], "--trials"),
+    "trials-negative": (["--trials", "-3"], "--trials"),
+    "trials-text": (["--trials", "abc"], "--trials"),
+    "eps-negative": (["--epsilons", "0,-0.1"], "[0, 1]"),
+    "eps-above-one": (["--epsilons", "1.5"], "[0, 1]"),
+    "eps-range-reversed": (["--eps-range", "0.3", "0.1"], "LO must be below HI"),
+    "epochs-zero": (["--epochs", "0"], "--epochs"),
+    "workers-zero": (["--workers", "0"], "--workers"),
+    "batch-trials-zero": (["--batch-trials", "0"], "--batch-trials"),
+    "storage-malformed": (["--storage", "not a url"], "not a database URL"),
+    "storage-unknown-scheme": (["--storage", "nosuchdb://host/x"], "unsupported database scheme"),
+    "storage-postgres-unreachable": (["--storage", "postgresql://sweep:s3cret@127.0.0.1:9/sweep"], "cannot open storage"),
+    "storage-unwritable": (["--storage", "sqlite:///studies/label-smoothing.db/inner.db"], "cannot write"),
+    "device-unknown": (["--device", "tpu"], "--device"),
+    "protocol-differs": (["--epochs", "2"], "another protocol"),
+    "subset-too-large": (["--subset", "100000"], "--subset"),
+    "data-missing": (["--data-dir", "/nonexistent/cifar"], "no such data folder"),
+    "data-empty": ("empty", "no CIFAR-10 here"),
+    "data-truncated": ("truncated", "unreadable image"),
+    "data-not-an-image": ("not-an-image", "unreadable image"),
+    "data-wrong-size": ("wrong-size", "expected 32x32"),
+    "data-missing-class": ("missing-class", "missing class folders: truck"),
+    "data-extra-class": ("extra-class", "unexpected class folders: lion"),
+    "other-tool-study": ("other-tool", "not made by sweep"),
+}
+if not torch.cuda.is_available():
+    BAD["device-cuda-without-gpu"] = (["--device", "cuda"], "no CUDA GPU")
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line_exit_2_and_leaves_the_study_as_it_was(case, workdir, base_study, folder_data, capsys):
+    spec, expected = BAD[case]
+    DB.parent.mkdir()
+    if spec == "other-tool":
+        other_tool_study(URL)
+    else:
+        shutil.copy(base_study, DB)
+    before = file_digest(DB)
+    extra = ["--data-dir", str(folder_data)]
+    if isinstance(spec, str) and spec != "other-tool":
+        extra = ["--data-dir", str(broken_copy(folder_data, workdir / "broken", spec))]
+        spec = []
+    elif spec == "other-tool":
+        spec = []
+    args = ["run", "--trials", "1", "--epochs", "1", "--device", "cpu", *extra, *spec]
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own refusals
+        code = e.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert expected in lines[0] and "Traceback" not in err
+    assert "s3cret" not in out + err
+    assert file_digest(DB) == before
+    assert not Path("studies/inner.db").exists()

@@ -1,0 +1,155 @@
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sweep.data import Cifar, normalize
+from sweep.model import SimpleCNN, init_model
+from sweep.protocol import Protocol
+from sweep.train import Stack, evaluate, smoothed_cross_entropy, train
+from tests.conftest import make_images
+
+
+def tiny(per_class=12, test_per_class=4) -> Cifar:
+    x, y = make_images(per_class, 0)
+    tx, ty = make_images(test_per_class, 1)
+    t = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    return Cifar(t(x), torch.from_numpy(y), t(tx), torch.from_numpy(ty), "test", "fp")
+
+
+def comparable(history):
+    """Histories without wall times, NaN (empty bins) as None so that == works."""
+    fix = lambda v: None if isinstance(v, float) and v != v else v  # noqa: E731
+    return [{m: ([fix(x) for x in v] if isinstance(v, list) else fix(v)) for m, v in h.items() if "seconds" not in m}
+            for h in history]
+
+
+def test_model_has_the_protocols_layers_and_545098_parameters():
+    m = SimpleCNN()
+    assert sum(p.numel() for p in m.parameters()) == 545_098
+    shapes = {n: tuple(p.shape) for n, p in m.named_parameters()}
+    assert shapes == {"conv1.weight": (32, 3, 3, 3), "conv1.bias": (32,), "conv2.weight": (64, 32, 3, 3),
+                      "conv2.bias": (64,), "fc1.weight": (128, 4096), "fc1.bias": (128,),
+                      "fc2.weight": (10, 128), "fc2.bias": (10,)}
+    assert m(torch.zeros(5, 3, 32, 32)).shape == (5, 10)
+
+
+def test_pool_then_relu_is_the_same_function_and_gradient_as_relu_then_pool():
+    m = init_model(3)
+    x = torch.randn(8, 3, 32, 32)
+
+    def literal(x):
+        x = F.max_pool2d(F.relu(m.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(m.conv2(x)), 2)
+        return m.fc2(F.relu(m.fc1(x.flatten(1))))
+
+    a = m(x)
+    ga = torch.autograd.grad(a.square().sum(), list(m.parameters()))
+    b = literal(x)
+    gb = torch.autograd.grad(b.square().sum(), list(m.parameters()))
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for u, v in zip(ga, gb):
+        torch.testing.assert_close(u, v, rtol=1e-6, atol=1e-7)
+
+
+def test_init_depends_on_the_seed_only():
+    a, b, c = init_model(1), init_model(1), init_model(2)
+    torch.manual_seed(123)  # the global stream does not leak in
+    d = init_model(1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), d.parameters()))
+    assert not torch.equal(a.fc1.weight, c.fc1.weight)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.35])
+def test_smoothed_loss_matches_torch_and_the_smoothed_target_formula(eps):
+    g = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(2, 16, 10, generator=g), torch.randint(0, 10, (2, 16), generator=g)
+    ours = smoothed_cross_entropy(logits, y, torch.tensor([eps, eps]))
+    for k in range(2):
+        ref = F.cross_entropy(logits[k], y[k], label_smoothing=eps)
+        q = torch.full((16, 10), eps / 10).scatter(1, y[k, :, None], 1 - eps + eps / 10)
+        by_hand = -(q * logits[k].log_softmax(-1)).sum(-1).mean()
+        torch.testing.assert_close(ours[k], ref)
+        torch.testing.assert_close(ours[k], by_hand)
+    if eps == 0:
+        torch.testing.assert_close(ours[0], F.nll_loss(logits[0].log_softmax(-1), y[0]))
+
+
+def test_per_model_eps_is_applied_to_each_model():
+    logits, y = torch.randn(3, 8, 10), torch.randint(0, 10, (3, 8))
+    eps = torch.tensor([0.0, 0.2, 0.5])
+    ours = smoothed_cross_entropy(logits, y, eps)
+    for k in range(3):
+        torch.testing.assert_close(ours[k], F.cross_entropy(logits[k], y[k], label_smoothing=float(eps[k])))
+
+
+def test_training_is_deterministic_on_cpu_and_records_every_metric():
+    data, p = tiny(), Protocol(epochs=2, batch_size=32, seed=5)
+    a, b = train([p], data, "cpu")[0], train([p], data, "cpu")[0]
+    assert comparable(a) == comparable(b)
+    assert [h["epoch"] for h in a] == [1, 2]
+    expected = {"train_loss_running", "train_acc_running", "train_acc", "train_nll", "val_acc", "val_nll",
+                "val_loss", "val_ece", "val_bin_count", "val_bin_acc", "val_bin_conf", "epoch_seconds"}
+    assert expected <= set(a[0])
+    assert sum(a[-1]["val_bin_count"]) == len(data.test_y) and len(a[-1]["val_bin_count"]) == 15
+    other = train([replace(p, seed=6)], data, "cpu")[0]
+    assert other[-1]["train_loss_running"] != a[-1]["train_loss_running"]
+
+
+def test_learns_the_tiny_task():
+    hist = train([Protocol(epochs=4, batch_size=16)], tiny(per_class=20), "cpu")[0]
+    assert hist[-1]["val_acc"] > 0.5  # chance is 0.1
+    assert hist[-1]["train_loss_running"] < hist[0]["train_loss_running"]
+
+
+def test_evaluate_computes_ece_from_its_bins():
+    data = tiny()
+    stack = Stack([0, 1], torch.device("cpu"))
+    out = evaluate(stack, data.test_x, data.test_y, torch.tensor([0.0, 0.1]), bins=15)
+    with torch.no_grad():
+        probs = stack.logits_shared(normalize(data.test_x)).softmax(-1)
+    for k in range(2):
+        conf, pred = probs[k].max(-1)
+        hit = (pred == data.test_y).float()
+        assert out["acc"][k] == pytest.approx(hit.mean().item())
+        ece = 0.0
+        for b in range(15):
+            m = (conf > b / 15) & (conf <= (b + 1) / 15)
+            if m.any():
+                ece += m.float().mean().item() * abs(hit[m].mean().item() - conf[m].mean().item())
+        assert out["ece"][k] == pytest.approx(ece, abs=1e-5)
+        assert out["nll"][k] == pytest.approx(-probs[k].log()[torch.arange(len(pred)), data.test_y].mean().item(), rel=1e-4)
+
+
+def test_batched_models_match_models_trained_alone_after_20_steps():
+    data = tiny(per_class=64)  # 640 images / batch 32 = 20 steps per epoch
+    protocols = [Protocol(epochs=1, batch_size=32, seed=s, label_smoothing=e) for s, e in ((0, 0.0), (1, 0.1), (2, 0.2))]
+    snaps = {}
+
+    def grab(key):
+        return lambda epoch, hists, ckpt: snaps.__setitem__(key, [ckpt(k) for k in range(len(hists))])
+
+    batched = train(protocols, data, "cpu", on_epoch=grab("batched"))
+    for k, p in enumerate(protocols):
+        alone = train([p], data, "cpu", on_epoch=grab(k))
+        assert snaps[k][0].adam["step"] == 20
+        for name, value in snaps[k][0].model.items():
+            torch.testing.assert_close(snaps["batched"][k].model[name], value, rtol=1e-4, atol=5e-5)  # Adam: lr-sized steps
+        for key in ("val_acc", "train_acc"):
+            assert batched[k][0][key] == pytest.approx(alone[0][0][key], abs=1.5 / len(data.test_y))
+        for key in ("val_nll", "train_loss_running", "val_ece"):
+            assert batched[k][0][key] == pytest.approx(alone[0][0][key], rel=1e-3, abs=1e-4)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_resuming_from_a_checkpoint_gives_exactly_the_uninterrupted_metrics(k):
+    data = tiny()
+    protocols = [Protocol(epochs=3, batch_size=32, seed=s, label_smoothing=0.1 * s) for s in range(k)]
+    full = train(protocols, data, "cpu")
+    saved = {}
+    train([replace(p, epochs=1) for p in protocols], data, "cpu",
+          on_epoch=lambda e, h, ckpt: saved.update({i: ckpt(i) for i in range(k)}))
+    resumed = train(protocols, data, "cpu", resume=[saved[i] for i in range(k)])
+    assert [comparable(h) for h in resumed] == [comparable(h) for h in full]
