@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DataError) as e:
         print(f"sweep: error: {e}", file=sys.stderr)
         return 2
-    except Interrupted as e:
-        print(f"sweep: interrupted: {e}; rerun the same command to resume from the last finished epoch",
+    except (Interrupted, KeyboardInterrupt) as e:
+        what = f"{e}; " if isinstance(e, Interrupted) else ""
+        print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
               file=sys.stderr)
         return 130
 
@@ -195,7 +196,8 @@ def cmd_run(args) -> int:
         print(f"study '{args.study_name}' in {S.mask_url(storage_url)}: {len(cells)} cells, "
               f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {len(status['open'])} to run "
               f"on {device} ({k} at a time); data {data.source} ({len(data.train_y)} train / {len(data.test_y)} test)")
-    bar = tqdm(total=len(status["open"]), unit="trial", disable=args.child or not status["open"], leave=False)
+    bar = tqdm(total=len(status["open"]), unit="trial", leave=False,
+               disable=args.child or not status["open"] or not sys.stderr.isatty())
 
     def done(c, m):
         bar.update(1)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import socket
 import threading
 import time
 import warnings
@@ -123,9 +124,11 @@ def open_storage(url: str, heartbeat_interval: int) -> optuna.storages.RDBStorag
     else:
         engine_kwargs = {"pool_pre_ping": True}
     try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-            grace_period=3 * heartbeat_interval)
+        with warnings.catch_warnings():  # heartbeat arguments are marked experimental; we rely on them
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+                grace_period=3 * heartbeat_interval)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UsageError(f"cannot open storage {mask_url(url)}: {reason.replace(url, mask_url(url))}")
@@ -341,10 +344,17 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig,
     """Claim and train open cells until none is left; returns how many trials this worker finished."""
     board = CellBoard(study, storage, cfg.eps_range)
     finished = 0
-    while claimed := board.claim(cfg.cells, cfg.batch_trials):
+    while True:
+        claimed = board.claim(cfg.cells, cfg.batch_trials)
+        if not claimed:
+            # Cells held by other workers: wait until they finish, or until a dead worker's
+            # heartbeat goes stale and its cell reopens here.
+            if not board.status(cfg.cells)["busy"]:
+                return finished
+            time.sleep(min(storage.get_heartbeat_interval() or 60, 5))
+            continue
         for group in _by_start_epoch(claimed, cfg, study):
             finished += _run_group(study, storage, data, cfg, group, on_trial_done)
-    return finished
 
 
 def _ckpt_key(study: optuna.Study, protocol: Protocol) -> dict:
@@ -368,6 +378,7 @@ def _run_group(study, storage, data, cfg: RunConfig, group, on_trial_done) -> in
     paths = [checkpoint_path(cfg.checkpoint_dir, c.cell) for c in claimed]
     for c, ckpt in group:
         c.trial.set_user_attr("device", str(cfg.device))
+        c.trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         c.trial.set_user_attr("trials_together", len(group))
         c.trial.set_user_attr("resumed_from_epoch", ckpt.epoch if ckpt else 0)
         for h in ckpt.history if ckpt else []:

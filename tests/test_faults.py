@@ -1,0 +1,148 @@
+"""Real processes: workers racing on PostgreSQL, SIGKILL and Ctrl-C mid-trial, resume from checkpoints."""
+
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy as sa
+
+from sweep.study import CLAIMS
+from tests.conftest import sweep_process, write_pickles
+
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    url = os.environ.get("SWEEP_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide a PostgreSQL server (SWEEP_TEST_POSTGRES_URL); .ci/run starts one")
+        pytest.skip("no PostgreSQL server: set SWEEP_TEST_POSTGRES_URL (.ci/run starts one)")
+    return url
+
+
+@pytest.fixture(scope="module")
+def slow_data(tmp_path_factory) -> Path:
+    """Enough images that an epoch lasts long enough to be interrupted in its middle."""
+    return write_pickles(tmp_path_factory.mktemp("slow"), train_per_class=150, test_per_class=20)
+
+
+def run_args(data: Path, *extra: str) -> list[str]:
+    return ["run", "--data-dir", str(data), "--cache-dir", str(data / "cache"), "--device", "cpu",
+            "--heartbeat-interval", "1", "--no-report", *extra]
+
+
+def wait_for(predicate, proc, timeout=120):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"worker ended early: {proc.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def finished(proc, timeout=300):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def final(trial) -> dict:
+    return {k: trial.user_attrs[k] for k in ("train_acc", "val_acc", "val_nll", "train_nll", "val_ece")}
+
+
+@pytest.fixture(scope="module")
+def reference(slow_data, tmp_path_factory) -> dict:
+    """The uninterrupted run of the cell the fault tests interrupt."""
+    cwd = tmp_path_factory.mktemp("reference")
+    code, _, err = finished(sweep_process(*run_args(slow_data, "--trials", "1", "--epochs", "3"), cwd=cwd))
+    assert code == 0, err
+    study = optuna.load_study(study_name="label-smoothing", storage=f"sqlite:///{cwd}/studies/label-smoothing.db")
+    return final(study.trials[0])
+
+
+def checkpoints(cwd: Path) -> list[Path]:
+    return list((cwd / "studies" / "label-smoothing" / "checkpoints").glob("*.pt"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_or_interrupted_trial_resumes_to_the_uninterrupted_result(sig, slow_data, reference, tmp_path):
+    args = run_args(slow_data, "--trials", "1", "--epochs", "3")
+    proc = sweep_process(*args, cwd=tmp_path)
+    wait_for(lambda: checkpoints(tmp_path), proc)
+    proc.send_signal(sig)
+    code, _, err = finished(proc)
+    url = f"sqlite:///{tmp_path}/studies/label-smoothing.db"
+    states = [t.state for t in optuna.load_study(study_name="label-smoothing", storage=url).trials]
+    if sig == signal.SIGINT:
+        assert code == 130
+        assert len(err.strip().splitlines()) == 1 and "rerun the same command" in err and "Traceback" not in err
+        assert states == [optuna.trial.TrialState.FAIL]
+    else:
+        assert code == -signal.SIGKILL
+        assert states == [optuna.trial.TrialState.RUNNING]  # until its heartbeat goes stale
+    assert checkpoints(tmp_path)
+
+    code, out, err = finished(sweep_process(*args, cwd=tmp_path))
+    assert code == 0, err
+    trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL, COMPLETE]
+    done = trials[1]
+    assert done.user_attrs["resumed_from_epoch"] >= 1 and done.user_attrs["attempt"] == 1
+    assert sorted(done.intermediate_values) == [1, 2, 3]
+    assert final(done) == reference
+    assert not checkpoints(tmp_path)
+
+
+def claims(url: str, study: str) -> list:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(CLAIMS).where(CLAIMS.c.study_name == study)).all()
+    engine.dispose()
+    return rows
+
+
+def test_three_workers_on_postgres_run_each_of_12_cells_exactly_once(postgres_url, folder_data, tmp_path):
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    args = ["run", "--trials", "12", "--epochs", "1", "--workers", "3", "--storage", postgres_url,
+            "--study-name", name, "--data-dir", str(folder_data), "--device", "cpu", "--no-report"]
+    code, out, err = finished(sweep_process(*args, cwd=tmp_path))
+    assert code == 0, err
+    assert "sweep:sweep@" not in out + err  # the password is masked
+    trials = optuna.load_study(study_name=name, storage=postgres_url).trials
+    cells = Counter((t.params["label_smoothing"], t.params["seed"]) for t in trials)
+    assert len(trials) == 12 and all(t.state == COMPLETE for t in trials)
+    assert set(cells) == {(e, s) for e in (0.0, 0.05, 0.1, 0.2) for s in range(3)}
+    assert max(cells.values()) == 1
+    rows = claims(postgres_url, name)
+    assert len(rows) == 12 and {r.attempt for r in rows} == {0}
+    workers = {t.user_attrs.get("worker") for t in trials}
+    assert len(workers) >= 2, "the workers did not actually race"
+
+
+def test_two_workers_on_postgres_one_killed_the_other_finishes_its_cell(postgres_url, slow_data, tmp_path):
+    name = f"kill-{uuid.uuid4().hex[:8]}"
+    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--storage", postgres_url, "--study-name", name)
+    for sub in "ab":
+        (tmp_path / sub).mkdir()
+    a, b = sweep_process(*args, cwd=tmp_path / "a"), sweep_process(*args, cwd=tmp_path / "b")
+
+    def running_in_a():
+        return any((tmp_path / "a" / "studies" / name / "checkpoints").glob("*.pt"))
+
+    wait_for(running_in_a, a)
+    a.kill()
+    finished(a)
+    code, out, err = finished(b)
+    assert code == 0, err
+    trials = optuna.load_study(study_name=name, storage=postgres_url).trials
+    done = Counter((t.params["label_smoothing"], t.params["seed"]) for t in trials if t.state == COMPLETE)
+    assert done == Counter({(0.0, 0): 1, (0.05, 0): 1})
+    assert sum(t.state == optuna.trial.TrialState.FAIL for t in trials) == 1  # the killed attempt
