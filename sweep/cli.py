@@ -11,6 +11,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 DEFAULT_STUDY = "label-smoothing"
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     bench.add_argument("--steps", type=positive_int, default=60, help="timed training steps per path (default 60)")
     bench.add_argument("--ks", default="2,4", help="comma-separated K for the batched path (default 2,4)")
+    bench.add_argument("--precisions", default="fp32", help="comma-separated: fp32, bf16 (default fp32)")
     bench.add_argument("--full", action="store_true", help="time a whole epoch per path instead of --steps")
     bench.add_argument("--out", default="reports/benchmark.md", help="markdown results (default reports/benchmark.md)")
     bench.set_defaults(handler=cmd_bench)
@@ -308,6 +310,9 @@ def cmd_bench(args) -> int:
 
         raise UsageError(f"--ks: {e}")
     device = resolve_device(args.device)
-    run_bench(load(args.data_dir, args.cache_dir), device, steps=None if args.full else args.steps, ks=ks,
-              out=Path(args.out))
+    load(args.data_dir, args.cache_dir)  # decode once, so that the timing below reads the cache
+    t0 = time.perf_counter()
+    data = load(args.data_dir, args.cache_dir)
+    run_bench(data, device, steps=None if args.full else args.steps, ks=ks, out=Path(args.out),
+              load_seconds=time.perf_counter() - t0, precisions=args.precisions.split(","))
     return 0

@@ -281,7 +281,7 @@ def render_readme(study: optuna.Study, trials: pd.DataFrame, summary: pd.DataFra
     lines += ["## Per-ε results (mean ± 95 % CI half-width over seeds, t-interval)", "",
               "| ε | n | train acc % | val acc % | gap (pp) | val NLL | ECE % |", "|---|---|---|---|---|---|---|"]
     for _, r in summary.iterrows():
-        lines.append(f"| {r.eps:g} | {r.n} | {_pm(r, 'train_acc')} | {_pm(r, 'val_acc')} | {_pm(r, 'gap')} | "
+        lines.append(f"| {r.eps:g} | {int(r.n)} | {_pm(r, 'train_acc')} | {_pm(r, 'val_acc')} | {_pm(r, 'gap')} | "
                      f"{_pm(r, 'val_nll', pct=False)} | {_pm(r, 'val_ece')} |")
     best = summary.loc[summary.val_acc_mean.idxmax()]
     lines += ["", "## Findings", ""]
