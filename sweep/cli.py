@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     from .study import Interrupted, UsageError
 
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         return args.handler(args) or 0
     except (UsageError, DataError) as e:
@@ -129,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
               file=sys.stderr)
         return 130
+
+
+def argv_of(args) -> list[str]:
+    """The command line as typed, for the study's record of how it was made."""
+    return getattr(args, "argv", None) or sys.argv[1:]
 
 
 def resolve_device(name: str):
@@ -181,6 +187,9 @@ def cmd_run(args) -> int:
     storage = S.open_storage(storage_url, args.heartbeat_interval)
     study = S.prepare_study(storage, args.study_name, S.study_protocol(protocol, data, sampling), data.source)
     S.ensure_claims_table(storage)
+    if not args.child:
+        command = " ".join(["python -m sweep", *(S.mask_url(a) if "://" in a else a for a in argv_of(args))])
+        study.set_user_attr("commands", study.user_attrs.get("commands", []) + [command])
     cells = S.range_cells(args.trials) if args.eps_range else S.grid_cells(args.epsilons, args.trials)
     if args.workers > 1 and not args.child:
         return _spawn_workers(args, device, storage_url, study)
@@ -234,7 +243,7 @@ def _pick_batch_trials(choice, device, open_cells: int) -> int:
 def _spawn_workers(args, device, storage_url: str, study) -> int:
     import torch
 
-    argv = [a for a in sys.argv[1:]] if sys.argv[1:2] == ["run"] else ["run"]
+    argv = argv_of(args)
     gpus = torch.cuda.device_count() if device.type == "cuda" and device.index is None else 0
     procs = []
     for i in range(args.workers):

@@ -273,6 +273,9 @@ def render_readme(study: optuna.Study, trials: pd.DataFrame, summary: pd.DataFra
         f"{counts.get('FAIL', 0)} failed, {counts.get('PRUNED', 0)} pruned (not used)",
         "",
     ]
+    commands = study.user_attrs.get("commands", [])
+    if commands:
+        lines += ["Made by these commands, in order:", "", "```", *commands, "python -m sweep report", "```", ""]
     if not len(trials):
         return "\n".join(lines + ["No complete trial yet.", ""])
     one_seed = summary.n.max() < 2
