@@ -9,7 +9,6 @@ independent Adams (Adam is elementwise and the summed loss gives each model its 
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -272,8 +271,3 @@ def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
-
-def ece_from_bins(count, acc, conf) -> float:
-    """ECE from a reliability diagram's bins (empty bins, NaN, contribute nothing)."""
-    n = sum(count)
-    return sum(c / n * abs(a - f) for c, a, f in zip(count, acc, conf) if c and not math.isnan(a))
