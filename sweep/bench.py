@@ -1,18 +1,23 @@
 """`python -m sweep bench`: the seed's training loop against this project's paths, side by side.
 
-Every path trains on the same images on the same device for the same number of steps (after a
-warm-up), and reports per-trial throughput, seconds per epoch per trial, the ratio to the seed's
-loop and peak memory. The seed's loop is reproduced as it was: a torchvision-style dataset that
-makes a PIL image per item and applies ToTensor + Normalize, a DataLoader with two workers,
-`.to(device)` per batch and `.item()` every step.
+Every path trains on the same images on the same device. The paths take turns: each round runs a
+block of `steps` steps of every path, so that a busy neighbour or a change of clock slows all of
+them alike, and the table reports the median block. Warm-up is excluded. The seed's loop is
+reproduced as it was: a torchvision-style dataset that makes a PIL image per item and applies
+ToTensor + Normalize, a DataLoader with two workers (a new iterator each block, as each epoch),
+`.to(device)` per batch, `.item()` every step, and its evaluation loop (batch 100).
+
+    python -m sweep bench --data-dir ~/cifar10 --device cpu --steps 20 --rounds 2 --ks 2
 """
 
 from __future__ import annotations
 
 import platform
+import statistics
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -20,9 +25,10 @@ from torch import nn
 
 from .data import Cifar
 from .protocol import Protocol
-from .train import train
+from .train import Stack, evaluate, train, train_eval_indices
 
 EPOCH_IMAGES = 50_000
+SEED_WARMUP = 3  # steps per block before the clock starts: the loader's workers start up
 
 
 class SeedCNN(nn.Module):
@@ -58,45 +64,147 @@ class SeedDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.x[i])), self.y[i]
 
 
-def seed_loop(data: Cifar, device: torch.device, steps: int, warmup: int = 5) -> float:
-    """Seconds for `steps` steps of the seed's loop, after `warmup` steps."""
+def seed_loop(data: Cifar, device: torch.device) -> Callable[[int], float]:
+    """A block of the seed's training loop: `block(steps)` returns the seconds of `steps` steps."""
     torch.manual_seed(0)
     model = SeedCNN().to(device)
     criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(SeedDataset(data.train_x, data.train_y), batch_size=128, shuffle=True,
                                          num_workers=2)
-    running_loss, correct, total, t0 = 0.0, 0, 0, None
-    for i, (inputs, labels) in enumerate(loader):
-        if i == warmup:
-            _sync(device)
-            t0 = time.perf_counter()
-        if i == warmup + steps:
-            break
-        inputs, labels = inputs.to(device), labels.to(device)
-        optimizer.zero_grad()
-        outputs = model(inputs)
-        loss = criterion(outputs, labels)
-        loss.backward()
-        optimizer.step()
-        running_loss += loss.item()
-        _, predicted = outputs.max(1)
-        total += labels.size(0)
-        correct += predicted.eq(labels).sum().item()
+
+    def block(steps: int) -> float:
+        running_loss, correct, total, t0 = 0.0, 0, 0, None
+        for i, (inputs, labels) in enumerate(loader):
+            if i == SEED_WARMUP:
+                _sync(device)
+                t0 = time.perf_counter()
+            if i == SEED_WARMUP + steps:
+                break
+            inputs, labels = inputs.to(device), labels.to(device)
+            optimizer.zero_grad()
+            outputs = model(inputs)
+            loss = criterion(outputs, labels)
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()
+            _, predicted = outputs.max(1)
+            total += labels.size(0)
+            correct += predicted.eq(labels).sum().item()
+        _sync(device)
+        return time.perf_counter() - t0
+
+    return block
+
+
+def seed_eval(data: Cifar, device: torch.device) -> float:
+    """Seconds of the seed's evaluation loop over the 10,000 test images (batch 100)."""
+    model = SeedCNN().to(device)
+    loader = torch.utils.data.DataLoader(SeedDataset(data.test_x, data.test_y), batch_size=100, shuffle=False,
+                                         num_workers=2)
+    t0 = time.perf_counter()
+    model.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for inputs, labels in loader:
+            inputs, labels = inputs.to(device), labels.to(device)
+            _, predicted = model(inputs).max(1)
+            total += labels.size(0)
+            correct += predicted.eq(labels).sum().item()
     _sync(device)
     return time.perf_counter() - t0
 
 
-def project_path(data: Cifar, device: torch.device, k: int, steps: int, precision: str = "fp32") -> float:
-    """Seconds of training (evaluation excluded) for `steps` steps of K trials trained together."""
-    n = steps * 128
-    sub = replace(data, train_x=data.train_x[:n], train_y=data.train_y[:n], test_x=data.test_x[:500],
-                  test_y=data.test_y[:500])
-    protocols = [Protocol(epochs=1, seed=s, label_smoothing=0.1, precision=precision, train_eval_size=500)
+def project_path(data: Cifar, device: torch.device, k: int, precision: str = "fp32",
+                 engine: str = "grouped") -> Callable[[int], float]:
+    """A block of `train` for K trials at once (evaluation excluded); `block(steps)` returns seconds."""
+    protocols = [Protocol(epochs=1, seed=s, label_smoothing=0.1, precision=precision, train_eval_size=256)
                  for s in range(k)]
-    warm = replace(sub, train_x=sub.train_x[:5 * 128], train_y=sub.train_y[:5 * 128])
-    train(protocols, warm, device)
-    return train(protocols, sub, device)[0][0]["epoch_seconds"]
+    offset = [0]
+
+    def block(steps: int) -> float:
+        n = steps * 128
+        start = offset[0] % max(1, len(data.train_y) - n + 1)
+        offset[0] += n
+        sub = replace(data, train_x=data.train_x[start:start + n], train_y=data.train_y[start:start + n],
+                      test_x=data.test_x[:256], test_y=data.test_y[:256])
+        return train(protocols, sub, device, engine=engine)[0][0]["epoch_seconds"]
+
+    return block
+
+
+def project_eval(data: Cifar, device: torch.device) -> float:
+    """Seconds of one trial's per-epoch evaluation: the training sample and the test images, with ECE."""
+    p = Protocol()
+    stack = Stack([0], device)
+    eps = torch.tensor([0.1], device=device)
+    idx = train_eval_indices(len(data.train_y), p.train_eval_size, device)
+    t0 = time.perf_counter()
+    evaluate(stack, data.train_x[idx], data.train_y[idx], eps, p.ece_bins)
+    evaluate(stack, data.test_x, data.test_y, eps, p.ece_bins)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+@dataclass
+class Bench:
+    name: str
+    k: int
+    block: Callable[[int], float]
+    seconds: list[float]
+    peak_mib: float = 0.0
+
+
+def paths(data: Cifar, device: torch.device, ks: list[int], precisions, engines) -> list[Bench]:
+    out = [Bench("seed loop (DataLoader, PIL)", 1, seed_loop(data, device), [])]
+    on_device = data.to(device)
+    for precision in precisions:
+        out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), []))
+        for k in (k for k in ks if k > 1):
+            for engine in engines:
+                out.append(Bench(f"batched ({engine}), {precision}", k,
+                                 project_path(on_device, device, k, precision, engine), []))
+    return out
+
+
+def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int], out: Path,
+              load_seconds: float = float("nan"), precisions=("fp32",), engines=("grouped", "vmap"),
+              rounds: int = 3) -> list[dict]:
+    """Time every path in `rounds` interleaved blocks of `steps` steps (None: a whole epoch, once)."""
+    if steps is None:
+        steps, rounds = len(data.train_y) // 128 - SEED_WARMUP, 1
+    steps = max(1, min(steps, len(data.train_y) // 128 - SEED_WARMUP))
+    benches = paths(data, device, ks, precisions, engines)
+    for b in benches[1:]:
+        b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels
+    for r in range(rounds):
+        for b in benches:
+            _reset_peak(device)
+            b.seconds.append(b.block(steps))
+            b.peak_mib = max(b.peak_mib, _peak_mib(device))
+        print(f"round {r + 1}/{rounds}: " + ", ".join(f"{b.seconds[-1]:.2f}" for b in benches) + " s", flush=True)
+    rows = [_row(b, steps) for b in benches]
+    for r in rows:
+        r["speedup"] = rows[0]["s_per_epoch_per_trial"] / r["s_per_epoch_per_trial"]
+        print(f"{r['path']:<40} K={r['K']:<3} {r['img_s_total']:>8.0f} img/s  {r['s_per_epoch_per_trial']:>7.2f} "
+              f"s/epoch/trial  {r['speedup']:>6.2f}x  peak {r['peak_mib']:.0f} MiB", flush=True)
+    evals = {"seed": seed_eval(data, device), "project": project_eval(data.to(device), device)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(rows, evals, device, steps, rounds, data, load_seconds))
+    best = max(rows[1:], key=lambda r: r["speedup"])
+    print(f"evaluation per epoch: seed loop {evals['seed']:.2f} s (10,000 test images), this project "
+          f"{evals['project']:.2f} s (10,000 training + 10,000 test images, with calibration)")
+    print(f"best path: {best['path']} (K={best['K']}), {best['speedup']:.2f}x the seed's loop per trial; "
+          f"written to {out}")
+    return rows
+
+
+def _row(b: Bench, steps: int) -> dict:
+    images = steps * 128
+    per_epoch = [s / images * EPOCH_IMAGES / b.k for s in b.seconds]  # seconds per 50,000 images per trial
+    median = statistics.median(per_epoch)
+    return {"path": b.name, "K": b.k, "img_s_total": EPOCH_IMAGES / median * b.k, "s_per_epoch_per_trial": median,
+            "lo": min(per_epoch), "hi": max(per_epoch), "peak_mib": b.peak_mib}
 
 
 def _sync(device: torch.device) -> None:
@@ -123,50 +231,28 @@ def _peak_mib(device: torch.device) -> float:
     return float("nan")
 
 
-def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int], out: Path,
-              load_seconds: float = float("nan"), precisions=("fp32",)) -> list[dict]:
-    steps = steps or -(-len(data.train_y) // 128)
-    steps = min(steps, len(data.train_y) // 128 - 6)
-    rows = []
-
-    def record(name, k, seconds):
-        per_trial = steps * 128 / seconds  # images per second seen by each trial
-        rows.append({"path": name, "K": k, "img_s_per_trial": per_trial, "img_s_total": per_trial * k,
-                     "s_per_epoch_per_trial": EPOCH_IMAGES / per_trial / k, "peak_mib": _peak_mib(device)})
-        r = rows[-1]
-        print(f"{name:<28} K={k:<3} {r['img_s_total']:>9.0f} img/s total  {r['s_per_epoch_per_trial']:>8.2f} s/epoch/trial"
-              f"  peak {r['peak_mib']:.0f} MiB", flush=True)
-
-    _reset_peak(device)
-    record("seed loop (DataLoader, PIL)", 1, seed_loop(data, device, steps))
-    for precision in precisions:
-        for k in [1, *[k for k in ks if k > 1]]:
-            _reset_peak(device)
-            name = ("one trial" if k == 1 else "batched (vmap)") + f", {precision}"
-            record(name, k, project_path(data.to(device), device, k, steps, precision))
-    base = rows[0]["s_per_epoch_per_trial"]
-    for r in rows:
-        r["speedup"] = base / r["s_per_epoch_per_trial"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(rows, device, steps, data, load_seconds))
-    print(f"speed-up of the best path over the seed's loop: {max(r['speedup'] for r in rows):.2f}x; written to {out}")
-    return rows
-
-
-def render(rows, device, steps, data: Cifar, load_seconds: float) -> str:
+def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float) -> str:
     dev = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    one = next(r for r in rows[1:] if r["K"] == 1)
+    seed_epoch, own_epoch = rows[0]["s_per_epoch_per_trial"] + evals["seed"], one["s_per_epoch_per_trial"] + evals["project"]
     lines = ["# Benchmark: the seed's training loop against this project's paths", "",
              f"- machine: {platform.node() or '?'} ({platform.machine()}, {platform.processor() or platform.system()}); "
              f"device: {device} ({dev}); torch {torch.__version__}",
              f"- data: {data.source} ({len(data.train_y)} training images), decoded-tensor cache loaded in "
              f"{load_seconds:.2f} s",
-             f"- {steps} timed steps of batch 128 per path after warm-up; evaluation excluded; "
-             "seconds per epoch are for 50,000 images, per trial (total time / K)", "",
-             "| path | K | img/s (all trials) | s/epoch per trial | vs seed loop | peak memory (MiB) |",
+             f"- {rounds} round(s); each round runs {steps} steps of batch 128 of every path in turn, after warm-up; "
+             "the table gives the median round (and the range); seconds per epoch are for 50,000 images, per "
+             "trial (time / K); evaluation excluded", "",
+             "| path | K | img/s (all trials) | s/epoch per trial (range) | vs seed loop | peak memory (MiB) |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['path']} | {r['K']} | {r['img_s_total']:.0f} | {r['s_per_epoch_per_trial']:.2f} | "
-                     f"{r['speedup']:.2f}x | {r['peak_mib']:.0f} |")
-    mem = "torch.cuda.max_memory_allocated" if device.type == "cuda" else "process peak RSS (VmHWM, reset per path)"
-    lines += ["", f"Peak memory: {mem}.", ""]
+        lines.append(f"| {r['path']} | {r['K']} | {r['img_s_total']:.0f} | {r['s_per_epoch_per_trial']:.2f} "
+                     f"({r['lo']:.2f}–{r['hi']:.2f}) | {r['speedup']:.2f}x | {r['peak_mib']:.0f} |")
+    mem = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
+           else "this process's peak RSS (VmHWM, reset per block; the seed loader's worker processes not included)")
+    lines += ["", f"Peak memory: {mem}.", "",
+              "Evaluation, once per epoch (measured once): the seed's loop scores the 10,000 test images in "
+              f"{evals['seed']:.2f} s; this project scores 10,000 training and 10,000 test images, with "
+              f"calibration bins, in {evals['project']:.2f} s. A whole epoch with its evaluation: seed loop "
+              f"{seed_epoch:.1f} s, {one['path']} {own_epoch:.1f} s ({seed_epoch / own_epoch:.2f}x).", ""]
     return "\n".join(lines)

@@ -105,10 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data-dir", help="local CIFAR-10 copy (as for run); default: download into ./data")
     bench.add_argument("--cache-dir", default="data/cache", help="decoded-tensor cache (default data/cache)")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    bench.add_argument("--steps", type=positive_int, default=60, help="timed training steps per path (default 60)")
+    bench.add_argument("--steps", type=positive_int, default=40,
+                       help="timed training steps per path in each round (default 40)")
+    bench.add_argument("--rounds", type=positive_int, default=5,
+                       help="rounds; each runs every path in turn and the median round is reported (default 5)")
     bench.add_argument("--ks", default="2,4", help="comma-separated K for the batched path (default 2,4)")
+    bench.add_argument("--engines", default="grouped,vmap",
+                       help="comma-separated batched engines to compare: grouped, vmap (default both)")
     bench.add_argument("--precisions", default="fp32", help="comma-separated: fp32, bf16 (default fp32)")
-    bench.add_argument("--full", action="store_true", help="time a whole epoch per path instead of --steps")
+    bench.add_argument("--full", action="store_true", help="time one whole epoch per path instead of rounds of --steps")
     bench.add_argument("--out", default="reports/benchmark.md", help="markdown results (default reports/benchmark.md)")
     bench.set_defaults(handler=cmd_bench)
     return parser
@@ -125,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DataError) as e:
         print(f"sweep: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # e.g. a full disk mid-run; the running trials were marked FAIL
+        print(f"sweep: error: {e}", file=sys.stderr)
+        return 1
     except (Interrupted, KeyboardInterrupt) as e:
         what = f"{e}; " if isinstance(e, Interrupted) else ""
         print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
@@ -177,6 +185,8 @@ def cmd_run(args) -> int:
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     S.check_storage_url(storage_url)
+    checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
+    S.check_folder(checkpoint_dir.expanduser().resolve(), "--checkpoint-dir")
     device = resolve_device(args.device)
     data = load_data(args)
     protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=args.precision)
@@ -197,12 +207,10 @@ def cmd_run(args) -> int:
     board = S.CellBoard(study, storage, tuple(args.eps_range) if args.eps_range else None)
     status = board.status(cells)
     k = _pick_batch_trials(args.batch_trials, device, len(status["open"]))
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    use_fast_kernels(device)
     cfg = S.RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
                       batch_trials=k, device=device,
-                      checkpoint_dir=Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints"))
+                      checkpoint_dir=checkpoint_dir)
     if not args.child:
         print(f"study '{args.study_name}' in {S.mask_url(storage_url)}: {len(cells)} cells, "
               f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {len(status['open'])} to run "
@@ -226,6 +234,16 @@ def cmd_run(args) -> int:
     return 0
 
 
+def use_fast_kernels(device) -> None:
+    """fp32 runs as TF32 on the GPU (the protocol's "fp32"); cuDNN times its algorithms once per shape."""
+    if device.type == "cuda":
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+
+
 def _pick_batch_trials(choice, device, open_cells: int) -> int:
     if choice != "auto":
         return choice
@@ -235,8 +253,8 @@ def _pick_batch_trials(choice, device, open_cells: int) -> int:
         free, _ = torch.cuda.mem_get_info(device)
         per_trial = 512 * 2**20  # generous: activations of a 128-image step plus Adam state
         return max(1, min(open_cells, 64, int(free * 0.8) // per_trial))
-    # On CPU the batched (vmap, grouped-convolution) path is slower than trials one by one:
-    # see `python -m sweep bench`.
+    # On CPU a batched step costs each model as much as training it alone (the convolutions
+    # are compute-bound) plus the batching, so trials go one by one: see `python -m sweep bench`.
     return 1
 
 
@@ -309,19 +327,34 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench
+    from .bench import SEED_WARMUP, run_bench
     from .data import load
+    from .study import UsageError
+    from .train import ENGINES
 
     try:
         ks = [positive_int(k) for k in args.ks.split(",") if k.strip()]
     except argparse.ArgumentTypeError as e:
-        from .study import UsageError
-
         raise UsageError(f"--ks: {e}")
+    engines = _choices("--engines", args.engines, ENGINES)
+    precisions = _choices("--precisions", args.precisions, ("fp32", "bf16"))
     device = resolve_device(args.device)
+    use_fast_kernels(device)
     load(args.data_dir, args.cache_dir)  # decode once, so that the timing below reads the cache
     t0 = time.perf_counter()
     data = load(args.data_dir, args.cache_dir)
+    if len(data.train_y) < (SEED_WARMUP + 1) * 128:
+        raise UsageError(f"bench: needs at least {(SEED_WARMUP + 1) * 128} training images, found {len(data.train_y)}")
     run_bench(data, device, steps=None if args.full else args.steps, ks=ks, out=Path(args.out),
-              load_seconds=time.perf_counter() - t0, precisions=args.precisions.split(","))
+              load_seconds=time.perf_counter() - t0, precisions=precisions, engines=engines, rounds=args.rounds)
     return 0
+
+
+def _choices(flag: str, text: str, allowed: tuple[str, ...]) -> list[str]:
+    from .study import UsageError
+
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in items if x not in allowed]
+    if bad or not items:
+        raise UsageError(f"{flag}: expected a comma-separated list of {', '.join(allowed)}; got {text!r}")
+    return items

@@ -27,3 +27,19 @@ def init_model(seed: int) -> SimpleCNN:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return SimpleCNN()
+
+
+def grouped_forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """K SimpleCNNs at once, with their parameters stacked (leading dim K): (B, K*3, 32, 32) -> (K, B, 10).
+
+    Activations stay as (B, K*C, H, W), model k owning channels k*C..(k+1)*C-1, so each conv is one
+    grouped conv (groups=K) and the linear layers are batched matmuls; no transposes between layers.
+    """
+    k = params["conv1.bias"].shape[0]
+    conv = lambda h, n: F.conv2d(h, params[f"{n}.weight"].flatten(0, 1), params[f"{n}.bias"].flatten(),  # noqa: E731
+                                 padding=1, groups=k)
+    h = F.relu(F.max_pool2d(conv(x, "conv1"), 2))
+    h = F.relu(F.max_pool2d(conv(h, "conv2"), 2))
+    h = h.unflatten(1, (k, -1)).flatten(2).transpose(0, 1)  # (K, B, 64*8*8), each model's own flatten
+    h = F.relu(torch.baddbmm(params["fc1.bias"].unsqueeze(1), h, params["fc1.weight"].transpose(1, 2)))
+    return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h, params["fc2.weight"].transpose(1, 2))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import queue
 import re
 import socket
 import threading
@@ -107,9 +108,17 @@ def check_storage_url(url: str) -> None:
         if not parsed.database or parsed.database == ":memory:":
             raise UsageError(f"--storage {shown}: a SQLite study needs a file path, e.g. sqlite:///studies/x.db")
         folder = Path(parsed.database).expanduser().resolve().parent
-        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
-            raise UsageError(f"--storage {shown}: cannot write the study database in {folder}")
+        try:
+            check_folder(folder, "--storage")
+        except UsageError:
+            raise UsageError(f"--storage {shown}: cannot write the study database in {folder}") from None
+
+
+def check_folder(folder: Path, flag: str) -> None:
+    """Refuse at the start, not after the first epoch, a folder that cannot be created or written."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise UsageError(f"{flag} {folder}: cannot create or write this folder")
 
 
 def open_storage(url: str, heartbeat_interval: int) -> optuna.storages.RDBStorage:
@@ -301,6 +310,38 @@ class Heartbeat:
         self.thread.join()
 
 
+class EpochWriter:
+    """Per-epoch bookkeeping (Optuna reports, history, checkpoints) done in order by a thread.
+
+    The next epoch trains meanwhile: for 20 trials these writes take about 0.3 s per epoch on a
+    local SQLite file, which matters when an epoch of all 20 takes about a second on a GPU.
+    """
+
+    def __init__(self):
+        self.queue: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(job)
+
+    def _work(self) -> None:
+        while (job := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    job()
+                except BaseException as e:  # re-raised in the training thread
+                    self.error = e
+
+    def close(self) -> None:
+        """Wait for every submitted job; a failed job's error is left in `error`."""
+        self.queue.put(None)
+        self.thread.join()
+
+
 # ---------------------------------------------------------------- checkpoints
 
 def checkpoint_path(folder: Path, cell: Cell) -> Path:
@@ -384,16 +425,28 @@ def _run_group(study, storage, data, cfg: RunConfig, group, on_trial_done) -> in
         for h in ckpt.history if ckpt else []:
             c.trial.report(h["val_acc"], h["epoch"])
 
-    def on_epoch(epoch: int, histories, checkpoint) -> None:
+    def record(epoch: int, histories: list[list[dict]], checkpoints: list[Checkpoint | None]) -> None:
         for k, c in enumerate(claimed):
             c.trial.report(histories[k][-1]["val_acc"], epoch)
             c.trial.set_user_attr("history", _jsonable(histories[k]))
-            if epoch < cfg.protocol.epochs:
-                save_checkpoint(paths[k], checkpoint(k), _ckpt_key(study, protocols[k]))
+            if checkpoints[k] is not None:
+                save_checkpoint(paths[k], checkpoints[k], _ckpt_key(study, protocols[k]))
 
+    def on_epoch(epoch: int, histories, checkpoint) -> None:
+        # Copied now, while training waits: the next epoch changes the weights in place.
+        last = epoch == cfg.protocol.epochs
+        snapshot = ([list(h) for h in histories], [None if last else checkpoint(k) for k in range(len(claimed))])
+        writer.submit(lambda: record(epoch, *snapshot))
+
+    writer = EpochWriter()
     try:
         with Heartbeat(storage, [c.trial._trial_id for c in claimed]):
-            histories = train(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch)
+            try:
+                histories = train(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch)
+            finally:
+                writer.close()  # interrupted or not, the epochs trained so far are recorded
+            if writer.error is not None:
+                raise writer.error
     except KeyboardInterrupt:
         for c in claimed:
             c.trial.set_user_attr("interrupted", True)

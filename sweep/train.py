@@ -2,9 +2,10 @@
 
 `train(protocols, data, device)` takes configs and tensors and returns each trial's per-epoch
 history; it does no I/O. K == 1 is the plain path (the nn.Module itself); K > 1 stacks the K
-models' parameters and runs them with torch.func.vmap, so each model keeps its own seed, its own
-shuffle order, its own ε and its own metrics, and one Adam over the stacked parameters is K
-independent Adams (Adam is elementwise and the summed loss gives each model its own gradient).
+models' parameters and runs them as one network (grouped convolutions and batched matmuls, or
+torch.func.vmap), so each model keeps its own seed, its own shuffle order, its own ε and its own
+metrics, and one Adam over the stacked parameters is K independent Adams (Adam is elementwise and
+the summed loss gives each model its own gradient).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from .data import Cifar, normalize
-from .model import SimpleCNN, init_model
+from .model import SimpleCNN, grouped_forward, init_model
 from .protocol import Protocol
 
 EVAL_BATCH = 250  # larger eval batches run slower on CPU (cache)
@@ -38,12 +39,22 @@ def smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, eps: torc
     return ((1 - eps) * nll + eps * uniform).mean(-1)
 
 
-class Stack:
-    """K SimpleCNNs as one: `logits(x)` maps (K, B, 3, 32, 32) to (K, B, 10)."""
+# How K > 1 models run as one. `sweep bench` compares them; on CPU grouped is the faster.
+ENGINES = ("grouped", "vmap")
 
-    def __init__(self, seeds: Sequence[int], device: torch.device):
+
+class Stack:
+    """K SimpleCNNs as one: `logits(x)` maps (K, B, 3, 32, 32) to (K, B, 10).
+
+    K == 1 is the nn.Module itself. For K > 1, "vmap" maps the module over stacked parameters;
+    "grouped" runs `grouped_forward`, the same network written as grouped convs and batched matmuls.
+    """
+
+    def __init__(self, seeds: Sequence[int], device: torch.device, engine: str = "grouped"):
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         models = [init_model(s) for s in seeds]
-        self.k = len(models)
+        self.k, self.engine = len(models), engine
         if self.k == 1:
             # channels_last: oneDNN's and cuDNN's fast layout for these convs and pools.
             self.module = models[0].to(device, memory_format=torch.channels_last)
@@ -57,14 +68,25 @@ class Stack:
             self._shared_call = vmap(call, in_dims=(0, None))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self._single(x[0]) if self.k == 1 else self._train_call(self.params, x)
+        if self.k == 1:
+            return self._single(x[0])
+        if self.engine == "grouped":
+            return self._grouped(x.transpose(0, 1).flatten(1, 2))
+        return self._train_call(self.params, x)
 
     def logits_shared(self, x: torch.Tensor) -> torch.Tensor:
         """Every model on the same images: (B, 3, 32, 32) -> (K, B, 10)."""
-        return self._single(x) if self.k == 1 else self._shared_call(self.params, x)
+        if self.k == 1:
+            return self._single(x)
+        if self.engine == "grouped":
+            return self._grouped(x.repeat(1, self.k, 1, 1))
+        return self._shared_call(self.params, x)
 
     def _single(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x.contiguous(memory_format=torch.channels_last)).unsqueeze(0)
+
+    def _grouped(self, x: torch.Tensor) -> torch.Tensor:
+        return grouped_forward(self.params, x.contiguous(memory_format=torch.channels_last))
 
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
         pick = (lambda p: p) if self.k == 1 else (lambda p: p[k])
@@ -95,12 +117,13 @@ EpochCallback = Callable[[int, list[list[dict]], Callable[[int], Checkpoint]], N
 
 def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str,
           resume: Sequence[Checkpoint | None] | None = None,
-          on_epoch: EpochCallback | None = None) -> list[list[dict]]:
+          on_epoch: EpochCallback | None = None, engine: str = "grouped") -> list[list[dict]]:
     """Train the protocols (same epochs, batch size, lr, precision) together; one history per trial.
 
     `data` must already be on `device`. `resume[k]` continues trial k from a checkpoint; all
     resumed trials of one call must be at the same epoch. `on_epoch(epoch, histories, checkpoint)`
     is called after each epoch; `checkpoint(k)` builds trial k's Checkpoint on demand.
+    `engine` picks how K > 1 models run (see `Stack`).
     """
     device = torch.device(device)
     p0 = protocols[0]
@@ -113,7 +136,7 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
         raise ValueError("trials trained together must resume from the same epoch")
     start = starts.pop()
 
-    stack = Stack([p.seed for p in protocols], device)
+    stack = Stack([p.seed for p in protocols], device, engine)
     fused = device.type == "cuda"
     opt = torch.optim.Adam(list(stack.params.values()), lr=p0.lr, fused=fused)
     gens = [torch.Generator().manual_seed(p.seed) for p in protocols]
@@ -179,14 +202,14 @@ def _train_epoch(stack: Stack, opt, data: Cifar, gens, eps, batch_size, autocast
     perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device, non_blocking=True)
     loss_sum = torch.zeros(stack.k, device=device)
     correct = torch.zeros(stack.k, device=device, dtype=torch.int64)
-    single = stack.k == 1
+    eps0 = float(eps[0])  # read once: a .item() per step would wait for the device
     for start in range(0, n, batch_size):
         idx = perms[:, start:start + batch_size]
         x, y = normalize(data.train_x[idx]), data.train_y[idx]
         with autocast:
             logits = stack.logits(x)
-        if single:  # the plain path is literally the protocol's loss
-            loss = F.cross_entropy(logits[0].float(), y[0], label_smoothing=float(eps[0])).unsqueeze(0)
+        if stack.k == 1:  # the plain path is literally the protocol's loss
+            loss = F.cross_entropy(logits[0].float(), y[0], label_smoothing=eps0).unsqueeze(0)
         else:
             loss = smoothed_cross_entropy(logits, y, eps)
         opt.zero_grad(set_to_none=True)

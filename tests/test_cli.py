@@ -136,6 +136,7 @@ BAD = {
     "storage-unknown-scheme": (["--storage", "nosuchdb://host/x"], "unsupported database scheme"),
     "storage-postgres-unreachable": (["--storage", "postgresql://sweep:s3cret@127.0.0.1:9/sweep"], "cannot open storage"),
     "storage-unwritable": (["--storage", "sqlite:///studies/label-smoothing.db/inner.db"], "cannot write"),
+    "checkpoint-dir-unwritable": (["--checkpoint-dir", "studies/label-smoothing.db/ckpt"], "--checkpoint-dir"),
     "device-unknown": (["--device", "tpu"], "--device"),
     "protocol-differs": (["--epochs", "2"], "another protocol"),
     "subset-too-large": (["--subset", "100000"], "--subset"),

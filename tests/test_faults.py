@@ -146,3 +146,33 @@ def test_two_workers_on_postgres_one_killed_the_other_finishes_its_cell(postgres
     done = Counter((t.params["label_smoothing"], t.params["seed"]) for t in trials if t.state == COMPLETE)
     assert done == Counter({(0.0, 0): 1, (0.05, 0): 1})
     assert sum(t.state == optuna.trial.TrialState.FAIL for t in trials) == 1  # the killed attempt
+
+
+def test_epoch_writer_keeps_order_and_hands_back_the_first_error():
+    from sweep.study import EpochWriter
+
+    done = []
+
+    def fail():
+        raise OSError("disk full")
+
+    writer = EpochWriter()
+    for job in (lambda: done.append(1), lambda: time.sleep(0.05) or done.append(2), fail, lambda: done.append(3)):
+        writer.submit(job)
+    writer.close()
+    assert done == [1, 2] and isinstance(writer.error, OSError)  # nothing runs after a failure
+    with pytest.raises(OSError, match="disk full"):
+        writer.submit(lambda: done.append(4))
+
+
+def test_a_failed_write_mid_run_fails_the_trials_with_one_line(cli, monkeypatch):
+    import sweep.study
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweep.study, "save_checkpoint", full_disk)
+    code, out, err = cli("run", "--trials", "2", "--epochs", "2", "--batch-trials", "2", "--no-report")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "No space left" in err
+    study = optuna.load_study(study_name="label-smoothing", storage="sqlite:///studies/label-smoothing.db")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from sweep.data import Cifar, normalize
 from sweep.model import SimpleCNN, init_model
 from sweep.protocol import Protocol
-from sweep.train import Stack, evaluate, smoothed_cross_entropy, train
+from sweep.train import ENGINES, Stack, evaluate, smoothed_cross_entropy, train
 from tests.conftest import make_images
 
 
@@ -51,6 +51,22 @@ def test_pool_then_relu_is_the_same_function_and_gradient_as_relu_then_pool():
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     for u, v in zip(ga, gb):
         torch.testing.assert_close(u, v, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_computes_each_models_own_forward_and_gradient(engine):
+    seeds = [0, 1, 2]
+    x = torch.randn(3, 6, 3, 32, 32)
+    stack = Stack(seeds, torch.device("cpu"), engine)
+    out = stack.logits(x)
+    grads = torch.autograd.grad(out.square().sum(), list(stack.params.values()))
+    for k, s in enumerate(seeds):
+        m = init_model(s)
+        alone = m(x[k])
+        torch.testing.assert_close(out[k], alone, rtol=1e-5, atol=1e-5)
+        for g, ref in zip(grads, torch.autograd.grad(alone.square().sum(), list(m.parameters()))):
+            torch.testing.assert_close(g[k], ref, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(stack.logits_shared(x[0])[k], m(x[0]), rtol=1e-5, atol=1e-5)
 
 
 def test_init_depends_on_the_seed_only():
@@ -123,7 +139,8 @@ def test_evaluate_computes_ece_from_its_bins():
         assert out["nll"][k] == pytest.approx(-probs[k].log()[torch.arange(len(pred)), data.test_y].mean().item(), rel=1e-4)
 
 
-def test_batched_models_match_models_trained_alone_after_20_steps():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_batched_models_match_models_trained_alone_after_20_steps(engine):
     data = tiny(per_class=64)  # 640 images / batch 32 = 20 steps per epoch
     protocols = [Protocol(epochs=1, batch_size=32, seed=s, label_smoothing=e) for s, e in ((0, 0.0), (1, 0.1), (2, 0.2))]
     snaps = {}
@@ -131,7 +148,7 @@ def test_batched_models_match_models_trained_alone_after_20_steps():
     def grab(key):
         return lambda epoch, hists, ckpt: snaps.__setitem__(key, [ckpt(k) for k in range(len(hists))])
 
-    batched = train(protocols, data, "cpu", on_epoch=grab("batched"))
+    batched = train(protocols, data, "cpu", on_epoch=grab("batched"), engine=engine)
     for k, p in enumerate(protocols):
         alone = train([p], data, "cpu", on_epoch=grab(k))
         assert snaps[k][0].adam["step"] == 20
@@ -143,13 +160,14 @@ def test_batched_models_match_models_trained_alone_after_20_steps():
             assert batched[k][0][key] == pytest.approx(alone[0][0][key], rel=1e-3, abs=1e-4)
 
 
-@pytest.mark.parametrize("k", [1, 2])
-def test_resuming_from_a_checkpoint_gives_exactly_the_uninterrupted_metrics(k):
+@pytest.mark.parametrize("k, engine", [(1, "vmap"), (2, "vmap"), (2, "grouped")])
+def test_resuming_from_a_checkpoint_gives_exactly_the_uninterrupted_metrics(k, engine):
     data = tiny()
     protocols = [Protocol(epochs=3, batch_size=32, seed=s, label_smoothing=0.1 * s) for s in range(k)]
-    full = train(protocols, data, "cpu")
+    full = train(protocols, data, "cpu", engine=engine)
     saved = {}
-    train([replace(p, epochs=1) for p in protocols], data, "cpu",
+    train([replace(p, epochs=1) for p in protocols], data, "cpu", engine=engine,
           on_epoch=lambda e, h, ckpt: saved.update({i: ckpt(i) for i in range(k)}))
-    resumed = train(protocols, data, "cpu", resume=[saved[i] for i in range(k)])
+    resumed = train(protocols, data, "cpu", resume=[saved[i] for i in range(k)], engine=engine)
     assert [comparable(h) for h in resumed] == [comparable(h) for h in full]
+
