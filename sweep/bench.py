@@ -12,6 +12,7 @@ ToTensor + Normalize, a DataLoader with two workers (a new iterator each block, 
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -133,6 +134,55 @@ def project_path(data: Cifar, device: torch.device, k: int, precision: str = "fp
     return block
 
 
+def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Callable[[], None]]:
+    """`workers` single-threaded processes on the CPU, one trial each, trained at the same time.
+
+    Returns (block, close); `block(steps)` is the wall time, seen from here, for every worker's
+    `steps` steps (each also scores a few images after its block, so this slightly overstates).
+    """
+    ctx = torch.multiprocessing.get_context("spawn")
+    jobs, results = ctx.Queue(), ctx.Queue()
+    procs = [ctx.Process(target=_process_worker, args=(jobs, results), daemon=True) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    offset = [0]
+
+    def block(steps: int) -> float:
+        n = steps * 128
+        subs = []
+        for w in range(workers):
+            start = (offset[0] + w * n) % max(1, len(data.train_y) - n + 1)
+            # Copies: sending a view would move the whole of `data` into shared memory under
+            # the arrays that the seed loop's dataset still reads.
+            subs.append(replace(data, train_x=data.train_x[start:start + n].clone(),
+                                train_y=data.train_y[start:start + n].clone(), test_x=data.test_x[:64].clone(),
+                                test_y=data.test_y[:64].clone()))
+        offset[0] += workers * n
+        t0 = time.perf_counter()
+        for w, sub in enumerate(subs):
+            jobs.put((w, sub))
+        peaks = [results.get() for _ in range(workers)]
+        block.peak_mib = sum(peaks)
+        return time.perf_counter() - t0
+
+    def close() -> None:
+        for _ in procs:
+            jobs.put(None)
+        for p in procs:
+            p.join()
+
+    return block, close
+
+
+def _process_worker(jobs, results) -> None:
+    torch.set_num_threads(1)
+    while (job := jobs.get()) is not None:
+        seed, sub = job
+        _reset_peak(torch.device("cpu"))
+        train([Protocol(epochs=1, seed=seed, label_smoothing=0.1, train_eval_size=64)], sub, "cpu")
+        results.put(_peak_mib(torch.device("cpu")))
+
+
 def project_eval(data: Cifar, device: torch.device) -> float:
     """Seconds of one trial's per-epoch evaluation: the training sample and the test images, with ECE."""
     p = Protocol()
@@ -153,13 +203,18 @@ class Bench:
     block: Callable[[int], float]
     seconds: list[float]
     peak_mib: float = 0.0
+    close: Callable[[], None] = lambda: None
 
 
 def paths(data: Cifar, device: torch.device, ks: list[int], precisions, engines) -> list[Bench]:
     out = [Bench("seed loop (DataLoader, PIL)", 1, seed_loop(data, device), [])]
     on_device = data.to(device)
+    cores = cpu_cores()
     for precision in precisions:
         out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), []))
+        if device.type == "cpu" and precision == "fp32" and cores > 1:
+            block, close = process_path(data, cores)
+            out.append(Bench(f"{cores} processes x 1 thread, one trial each, fp32", cores, block, [], close=close))
         for k in (k for k in ks if k > 1):
             for engine in engines:
                 out.append(Bench(f"batched ({engine}), {precision}", k,
@@ -177,12 +232,16 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
     benches = paths(data, device, ks, precisions, engines)
     for b in benches[1:]:
         b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels
-    for r in range(rounds):
+    try:
+        for r in range(rounds):
+            for b in benches:
+                _reset_peak(device)
+                b.seconds.append(b.block(steps))
+                b.peak_mib = max(b.peak_mib, getattr(b.block, "peak_mib", None) or _peak_mib(device))
+            print(f"round {r + 1}/{rounds}: " + ", ".join(f"{b.seconds[-1]:.2f}" for b in benches) + " s", flush=True)
+    finally:
         for b in benches:
-            _reset_peak(device)
-            b.seconds.append(b.block(steps))
-            b.peak_mib = max(b.peak_mib, _peak_mib(device))
-        print(f"round {r + 1}/{rounds}: " + ", ".join(f"{b.seconds[-1]:.2f}" for b in benches) + " s", flush=True)
+            b.close()
     rows = [_row(b, steps) for b in benches]
     for r in rows:
         r["speedup"] = rows[0]["s_per_epoch_per_trial"] / r["s_per_epoch_per_trial"]
@@ -205,6 +264,13 @@ def _row(b: Bench, steps: int) -> dict:
     median = statistics.median(per_epoch)
     return {"path": b.name, "K": b.k, "img_s_total": EPOCH_IMAGES / median * b.k, "s_per_epoch_per_trial": median,
             "lo": min(per_epoch), "hi": max(per_epoch), "peak_mib": b.peak_mib}
+
+
+def cpu_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _sync(device: torch.device) -> None:
@@ -249,7 +315,8 @@ def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float)
         lines.append(f"| {r['path']} | {r['K']} | {r['img_s_total']:.0f} | {r['s_per_epoch_per_trial']:.2f} "
                      f"({r['lo']:.2f}–{r['hi']:.2f}) | {r['speedup']:.2f}x | {r['peak_mib']:.0f} |")
     mem = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
-           else "this process's peak RSS (VmHWM, reset per block; the seed loader's worker processes not included)")
+           else "peak RSS (VmHWM, reset per block) of this process, or the sum over the worker processes "
+                "of the multi-process path; the seed loader's worker processes not included")
     lines += ["", f"Peak memory: {mem}.", "",
               "Evaluation, once per epoch (measured once): the seed's loop scores the 10,000 test images in "
               f"{evals['seed']:.2f} s; this project scores 10,000 training and 10,000 test images, with "

@@ -56,6 +56,9 @@ def batch_trials(text: str) -> int | str:
     return "auto" if text == "auto" else positive_int(text)
 
 
+workers_arg = batch_trials  # the same grammar: auto or a positive whole number
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .study import DEFAULT_EPSILONS
 
@@ -86,14 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="trials trained at once as one batched network; auto picks by device (default)")
     run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                      help="fp32 (TF32 matmuls on GPU; default) or bf16 autocast")
-    run.add_argument("--workers", type=positive_int, default=1,
-                     help="worker processes on this machine; on several GPUs each gets one (default 1)")
+    run.add_argument("--workers", type=workers_arg, default="auto",
+                     help="worker processes on this machine; auto: one per GPU, or on a CPU one single-threaded "
+                          "worker per core (at most 8 and the cells left); default auto")
     run.add_argument("--checkpoint-dir", help="per-epoch checkpoints (default studies/<study-name>/checkpoints)")
     run.add_argument("--heartbeat-interval", type=positive_int, default=20,
                      help="seconds between trial heartbeats; a worker silent for 3 intervals is taken as dead (default 20)")
     run.add_argument("--report-dir", default="reports", help="where the report is written (default reports)")
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("--threads", type=positive_int, help=argparse.SUPPRESS)  # set for CPU workers
     run.set_defaults(handler=cmd_run)
 
     rep = sub.add_parser("report", help="write plots and tables from a study")
@@ -201,20 +206,25 @@ def cmd_run(args) -> int:
         command = " ".join(["python -m sweep", *(S.mask_url(a) if "://" in a else a for a in argv_of(args))])
         study.set_user_attr("commands", study.user_attrs.get("commands", []) + [command])
     cells = S.range_cells(args.trials) if args.eps_range else S.grid_cells(args.epsilons, args.trials)
-    if args.workers > 1 and not args.child:
-        return _spawn_workers(args, device, storage_url, study)
-
     board = S.CellBoard(study, storage, tuple(args.eps_range) if args.eps_range else None)
     status = board.status(cells)
+    workers = 1 if args.child else _pick_workers(args.workers, device, len(status["open"]))
     k = _pick_batch_trials(args.batch_trials, device, len(status["open"]))
+    if not args.child:
+        how = f"{workers} workers" if workers > 1 else f"{k} at a time"
+        print(f"study '{args.study_name}' in {S.mask_url(storage_url)}: {len(cells)} cells, "
+              f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {len(status['open'])} to run "
+              f"on {device} ({how}); data {data.source} ({len(data.train_y)} train / {len(data.test_y)} test)",
+              flush=True)
+    if workers > 1:
+        return _spawn_workers(args, device, storage_url, workers)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     use_fast_kernels(device)
     cfg = S.RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
                       batch_trials=k, device=device,
                       checkpoint_dir=checkpoint_dir)
-    if not args.child:
-        print(f"study '{args.study_name}' in {S.mask_url(storage_url)}: {len(cells)} cells, "
-              f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {len(status['open'])} to run "
-              f"on {device} ({k} at a time); data {data.source} ({len(data.train_y)} train / {len(data.test_y)} test)")
     bar = tqdm(total=len(status["open"]), unit="trial", leave=False,
                disable=args.child or not status["open"] or not sys.stderr.isatty())
 
@@ -258,26 +268,47 @@ def _pick_batch_trials(choice, device, open_cells: int) -> int:
     return 1
 
 
-def _spawn_workers(args, device, storage_url: str, study) -> int:
+def _pick_workers(choice, device, open_cells: int) -> int:
+    if choice != "auto":
+        return choice
+    if device.type == "cuda":
+        import torch
+
+        return max(1, min(open_cells, torch.cuda.device_count())) if device.index is None else 1
+    # Small convolutions use one core well and two cores less than twice as well, so on a CPU
+    # single-threaded workers, one per core, train more trials per hour: see `python -m sweep bench`.
+    from .bench import cpu_cores
+
+    return max(1, min(open_cells, cpu_cores(), 8))
+
+
+def _spawn_workers(args, device, storage_url: str, workers: int) -> int:
     import torch
+
+    from .bench import cpu_cores
 
     argv = argv_of(args)
     gpus = torch.cuda.device_count() if device.type == "cuda" and device.index is None else 0
+    # The workers import this very copy of the package, installed or not.
+    here = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
     procs = []
-    for i in range(args.workers):
+    for i in range(workers):
         extra = ["--workers", "1", "--child", "--no-report"]
         if gpus > 1:
             extra += ["--device", f"cuda:{i % gpus}"]
-        procs.append(subprocess.Popen([sys.executable, "-m", "sweep", *argv, *extra]))
+        if device.type == "cpu":
+            extra += ["--threads", str(max(1, cpu_cores() // workers))]
+        procs.append(subprocess.Popen([sys.executable, "-m", "sweep", *argv, *extra], env=env))
     try:
         codes = [p.wait() for p in procs]
     except KeyboardInterrupt:
         codes = [p.wait() for p in procs]
         from .study import Interrupted
 
-        raise Interrupted(f"{args.workers} workers stopped")
+        raise Interrupted(f"{workers} workers stopped")
     if any(codes):
-        print(f"sweep: {sum(c != 0 for c in codes)} of {args.workers} workers failed (exit codes {codes})",
+        print(f"sweep: {sum(c != 0 for c in codes)} of {workers} workers failed (exit codes {codes})",
               file=sys.stderr)
         return 1
     from . import study as S

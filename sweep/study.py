@@ -419,6 +419,7 @@ def _run_group(study, storage, data, cfg: RunConfig, group, on_trial_done) -> in
     paths = [checkpoint_path(cfg.checkpoint_dir, c.cell) for c in claimed]
     for c, ckpt in group:
         c.trial.set_user_attr("device", str(cfg.device))
+        c.trial.set_user_attr("threads", torch.get_num_threads())
         c.trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         c.trial.set_user_attr("trials_together", len(group))
         c.trial.set_user_attr("resumed_from_epoch", ckpt.epoch if ckpt else 0)

@@ -79,6 +79,8 @@ def cli(workdir, folder_data, capsys):
         argv = list(args)
         if data and argv[0] == "run" and "--data-dir" not in argv:
             argv += ["--data-dir", str(folder_data), "--device", "cpu"]
+        if argv[0] == "run" and "--workers" not in argv:
+            argv += ["--workers", "1"]  # in this process; the auto default spawns workers
         code = main(argv)
         out, err = capsys.readouterr()
         return code, out, err

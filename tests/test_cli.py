@@ -181,3 +181,18 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_study_as_it_was(case, workd
     assert "s3cret" not in out + err
     assert file_digest(DB) == before
     assert not Path("studies/inner.db").exists()
+
+
+def test_auto_workers_on_a_cpu_are_single_threaded_processes_one_per_core(workdir, folder_data, capsys):
+    from sweep.bench import cpu_cores
+
+    code = main(["run", "--trials", "4", "--epochs", "1", "--no-report", "--data-dir", str(folder_data),
+                 "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    trials = complete(load())
+    assert len(trials) == 4 and len(load().trials) == 4
+    workers = min(cpu_cores(), 4, 8)
+    assert f"({workers} workers)" in out if workers > 1 else "(1 at a time)" in out
+    assert {t.user_attrs["threads"] for t in trials} == {max(1, cpu_cores() // workers)}
+    assert len({t.user_attrs["worker"] for t in trials}) == workers

@@ -35,7 +35,7 @@ def slow_data(tmp_path_factory) -> Path:
 
 def run_args(data: Path, *extra: str) -> list[str]:
     return ["run", "--data-dir", str(data), "--cache-dir", str(data / "cache"), "--device", "cpu",
-            "--heartbeat-interval", "1", "--no-report", *extra]
+            "--heartbeat-interval", "1", "--no-report", "--workers", "1", *extra]
 
 
 def wait_for(predicate, proc, timeout=120):
