@@ -4,7 +4,8 @@ Every path trains on the same images on the same device. The paths take turns: e
 block of `steps` steps of every path, so that a busy neighbour or a change of clock slows all of
 them alike, and the table reports the median block. Warm-up is excluded. The seed's loop is
 reproduced as it was: a torchvision-style dataset that makes a PIL image per item and applies
-ToTensor + Normalize, a DataLoader with two workers (a new iterator each block, as each epoch),
+ToTensor + Normalize, a DataLoader with two workers (one iterator across blocks, a new one each
+epoch; its workers keep prefetching between blocks, which if anything favours the seed's loop),
 `.to(device)` per batch, `.item()` every step, and its evaluation loop (batch 100).
 
     python -m sweep bench --data-dir ~/cifar10 --device cpu --steps 20 --rounds 2 --ks 2
@@ -12,7 +13,6 @@ ToTensor + Normalize, a DataLoader with two workers (a new iterator each block, 
 
 from __future__ import annotations
 
-import os
 import platform
 import statistics
 import time
@@ -26,10 +26,11 @@ from torch import nn
 
 from .data import Cifar
 from .protocol import Protocol
+from .runtime import cpu_cores, keep_freed_memory
 from .train import Stack, evaluate, train, train_eval_indices
 
 EPOCH_IMAGES = 50_000
-SEED_WARMUP = 3  # steps per block before the clock starts: the loader's workers start up
+SEED_WARMUP = 3  # steps per block before the clock starts
 
 
 class SeedCNN(nn.Module):
@@ -74,14 +75,23 @@ def seed_loop(data: Cifar, device: torch.device) -> Callable[[int], float]:
     loader = torch.utils.data.DataLoader(SeedDataset(data.train_x, data.train_y), batch_size=128, shuffle=True,
                                          num_workers=2)
 
+    batches = iter(())
+
+    def next_batch():
+        nonlocal batches
+        try:
+            return next(batches)
+        except StopIteration:  # a new epoch: reshuffled, as in the seed's loop
+            batches = iter(loader)
+            return next(batches)
+
     def block(steps: int) -> float:
         running_loss, correct, total, t0 = 0.0, 0, 0, None
-        for i, (inputs, labels) in enumerate(loader):
+        for i in range(SEED_WARMUP + steps):
             if i == SEED_WARMUP:
                 _sync(device)
                 t0 = time.perf_counter()
-            if i == SEED_WARMUP + steps:
-                break
+            inputs, labels = next_batch()
             inputs, labels = inputs.to(device), labels.to(device)
             optimizer.zero_grad()
             outputs = model(inputs)
@@ -121,14 +131,10 @@ def project_path(data: Cifar, device: torch.device, k: int, precision: str = "fp
     """A block of `train` for K trials at once (evaluation excluded); `block(steps)` returns seconds."""
     protocols = [Protocol(epochs=1, seed=s, label_smoothing=0.1, precision=precision, train_eval_size=256)
                  for s in range(k)]
-    offset = [0]
+    g = torch.Generator().manual_seed(0)
 
     def block(steps: int) -> float:
-        n = steps * 128
-        start = offset[0] % max(1, len(data.train_y) - n + 1)
-        offset[0] += n
-        sub = replace(data, train_x=data.train_x[start:start + n], train_y=data.train_y[start:start + n],
-                      test_x=data.test_x[:256], test_y=data.test_y[:256])
+        sub = _sample(data, steps * 128, g, test=256)
         return train(protocols, sub, device, engine=engine)[0][0]["epoch_seconds"]
 
     return block
@@ -145,19 +151,10 @@ def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Cal
     procs = [ctx.Process(target=_process_worker, args=(jobs, results), daemon=True) for _ in range(workers)]
     for p in procs:
         p.start()
-    offset = [0]
+    g = torch.Generator().manual_seed(0)
 
     def block(steps: int) -> float:
-        n = steps * 128
-        subs = []
-        for w in range(workers):
-            start = (offset[0] + w * n) % max(1, len(data.train_y) - n + 1)
-            # Copies: sending a view would move the whole of `data` into shared memory under
-            # the arrays that the seed loop's dataset still reads.
-            subs.append(replace(data, train_x=data.train_x[start:start + n].clone(),
-                                train_y=data.train_y[start:start + n].clone(), test_x=data.test_x[:64].clone(),
-                                test_y=data.test_y[:64].clone()))
-        offset[0] += workers * n
+        subs = [_sample(data, steps * 128, g, test=64) for _ in range(workers)]
         t0 = time.perf_counter()
         for w, sub in enumerate(subs):
             jobs.put((w, sub))
@@ -174,7 +171,19 @@ def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Cal
     return block, close
 
 
+def _sample(data: Cifar, n: int, g: torch.Generator, test: int) -> Cifar:
+    """n training images drawn from all of them (as an epoch's batches are), and `test` test images.
+
+    Copies, not views: a view sent to a worker process would move all of `data` into shared
+    memory, from under the arrays that the seed loop's dataset reads.
+    """
+    idx = torch.randperm(len(data.train_y), generator=g)[:n].to(data.train_y.device)
+    return replace(data, train_x=data.train_x[idx], train_y=data.train_y[idx], test_x=data.test_x[:test].clone(),
+                   test_y=data.test_y[:test].clone())
+
+
 def _process_worker(jobs, results) -> None:
+    keep_freed_memory()
     torch.set_num_threads(1)
     while (job := jobs.get()) is not None:
         seed, sub = job
@@ -264,13 +273,6 @@ def _row(b: Bench, steps: int) -> dict:
     median = statistics.median(per_epoch)
     return {"path": b.name, "K": b.k, "img_s_total": EPOCH_IMAGES / median * b.k, "s_per_epoch_per_trial": median,
             "lo": min(per_epoch), "hi": max(per_epoch), "peak_mib": b.peak_mib}
-
-
-def cpu_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _sync(device: torch.device) -> None:

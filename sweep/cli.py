@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
+    if args.command in ("run", "bench"):
+        from .runtime import keep_freed_memory
+
+        keep_freed_memory()
     try:
         return args.handler(args) or 0
     except (UsageError, DataError) as e:
@@ -187,6 +191,7 @@ def cmd_run(args) -> int:
 
     from . import study as S
     from .protocol import Protocol
+    from .runtime import use_fast_kernels
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     S.check_storage_url(storage_url)
@@ -244,16 +249,6 @@ def cmd_run(args) -> int:
     return 0
 
 
-def use_fast_kernels(device) -> None:
-    """fp32 runs as TF32 on the GPU (the protocol's "fp32"); cuDNN times its algorithms once per shape."""
-    if device.type == "cuda":
-        import torch
-
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
-
-
 def _pick_batch_trials(choice, device, open_cells: int) -> int:
     if choice != "auto":
         return choice
@@ -277,7 +272,7 @@ def _pick_workers(choice, device, open_cells: int) -> int:
         return max(1, min(open_cells, torch.cuda.device_count())) if device.index is None else 1
     # Small convolutions use one core well and two cores less than twice as well, so on a CPU
     # single-threaded workers, one per core, train more trials per hour: see `python -m sweep bench`.
-    from .bench import cpu_cores
+    from .runtime import cpu_cores
 
     return max(1, min(open_cells, cpu_cores(), 8))
 
@@ -285,7 +280,7 @@ def _pick_workers(choice, device, open_cells: int) -> int:
 def _spawn_workers(args, device, storage_url: str, workers: int) -> int:
     import torch
 
-    from .bench import cpu_cores
+    from .runtime import cpu_cores
 
     argv = argv_of(args)
     gpus = torch.cuda.device_count() if device.type == "cuda" and device.index is None else 0
@@ -360,6 +355,7 @@ def cmd_report(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import SEED_WARMUP, run_bench
     from .data import load
+    from .runtime import use_fast_kernels
     from .study import UsageError
     from .train import ENGINES
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from sweep.bench import cpu_cores
+from sweep.runtime import cpu_cores
 from sweep.cli import main
 from tests.conftest import write_folders
 

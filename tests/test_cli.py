@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from sweep.cli import main
-from sweep.data import CLASSES
 from tests.conftest import file_digest
 
 DB = Path("studies/label-smoothing.db")
@@ -184,7 +183,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_study_as_it_was(case, workd
 
 
 def test_auto_workers_on_a_cpu_are_single_threaded_processes_one_per_core(workdir, folder_data, capsys):
-    from sweep.bench import cpu_cores
+    from sweep.runtime import cpu_cores
 
     code = main(["run", "--trials", "4", "--epochs", "1", "--no-report", "--data-dir", str(folder_data),
                  "--device", "cpu"])
