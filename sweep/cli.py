@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (Interrupted, KeyboardInterrupt) as e:
         what = f"{e}; " if isinstance(e, Interrupted) else ""
-        print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
-              file=sys.stderr)
+        if not getattr(args, "child", False):  # a worker's parent says it once for all
+            print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
+                  file=sys.stderr)
         return 130
 
 

@@ -176,3 +176,21 @@ def test_a_failed_write_mid_run_fails_the_trials_with_one_line(cli, monkeypatch)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "No space left" in err
     study = optuna.load_study(study_name="label-smoothing", storage="sqlite:///studies/label-smoothing.db")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+
+
+def test_ctrl_c_stops_every_worker_with_one_line_and_a_rerun_resumes(slow_data, tmp_path):
+    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--workers", "2")  # the last --workers counts
+    proc = sweep_process(*args, cwd=tmp_path, start_new_session=True)
+    wait_for(lambda: len(checkpoints(tmp_path)) == 2, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    code, out, err = finished(proc)
+    assert code == 130 and "(2 workers)" in out
+    assert err.strip().splitlines() == [
+        "sweep: interrupted: 2 workers stopped; rerun the same command to resume from the last finished epoch"]
+    url = f"sqlite:///{tmp_path}/studies/label-smoothing.db"
+    assert [t.state for t in optuna.load_study(study_name="label-smoothing", storage=url).trials] == [
+        optuna.trial.TrialState.FAIL] * 2
+    code, _, err = finished(sweep_process(*args, cwd=tmp_path))
+    assert code == 0, err
+    done = [t for t in optuna.load_study(study_name="label-smoothing", storage=url).trials if t.state == COMPLETE]
+    assert len(done) == 2 and all(t.user_attrs["resumed_from_epoch"] >= 1 for t in done)
