@@ -118,20 +118,21 @@ def _mean_ci(ax, trials, summary, metric, label, color, grid):
         ax.plot(xs, np.polyval(coef, xs), color=color, label=f"{label}: trend (polynomial fit)")
 
 
-def _style(ax, title, ylabel, percent=False):
+def _style(ax, title, ylabel, percent=False, symbol="%"):
     ax.set_title(title)
     ax.set_xlabel("label smoothing ε")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     if percent:
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, symbol=symbol))
     ax.legend(fontsize=8)
 
 
 def plot_gap(trials, summary, path, grid):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     _mean_ci(a1, trials, summary, "gap", "train − val accuracy", "C3", grid)
-    _style(a1, "Overfitting gap: train − validation accuracy", "accuracy gap (percentage points)", percent=True)
+    _style(a1, "Overfitting gap: train − validation accuracy", "accuracy gap (percentage points)", percent=True,
+           symbol=" pp")
     _mean_ci(a2, trials, summary, "nll_gap", "val NLL − train NLL", "C4", grid)
     _style(a2, "NLL gap (unsmoothed, both in eval mode)", "NLL gap (nats)")
     fig.suptitle("How the train/validation gap varies with ε", fontweight="bold")

@@ -171,3 +171,15 @@ def test_resuming_from_a_checkpoint_gives_exactly_the_uninterrupted_metrics(k, e
     resumed = train(protocols, data, "cpu", resume=[saved[i] for i in range(k)], engine=engine)
     assert [comparable(h) for h in resumed] == [comparable(h) for h in full]
 
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_bf16_autocast_is_applied_and_still_learns(k):
+    data = tiny(per_class=20)
+    protocols = [Protocol(epochs=3, batch_size=16, seed=s, label_smoothing=0.1) for s in range(k)]
+    fp32 = train(protocols, data, "cpu")
+    bf16 = train([replace(p, precision="bf16") for p in protocols], data, "cpu")
+    for a, b in zip(fp32, bf16):
+        assert a[0]["train_loss_running"] != b[0]["train_loss_running"]  # reduced precision took effect
+        assert b[-1]["train_loss_running"] < b[0]["train_loss_running"]
+        assert b[-1]["val_acc"] > 0.3  # chance is 0.1
