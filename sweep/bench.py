@@ -27,7 +27,7 @@ from torch import nn
 from .data import Cifar
 from .protocol import Protocol
 from .runtime import cpu_cores, keep_freed_memory
-from .train import Stack, evaluate, train, train_eval_indices
+from .train import Stack, evaluate, sync, train, train_eval_indices
 
 EPOCH_IMAGES = 50_000
 SEED_WARMUP = 3  # steps per block before the clock starts
@@ -89,7 +89,7 @@ def seed_loop(data: Cifar, device: torch.device) -> Callable[[int], float]:
         running_loss, correct, total, t0 = 0.0, 0, 0, None
         for i in range(SEED_WARMUP + steps):
             if i == SEED_WARMUP:
-                _sync(device)
+                sync(device)
                 t0 = time.perf_counter()
             inputs, labels = next_batch()
             inputs, labels = inputs.to(device), labels.to(device)
@@ -102,7 +102,7 @@ def seed_loop(data: Cifar, device: torch.device) -> Callable[[int], float]:
             _, predicted = outputs.max(1)
             total += labels.size(0)
             correct += predicted.eq(labels).sum().item()
-        _sync(device)
+        sync(device)
         return time.perf_counter() - t0
 
     return block
@@ -122,7 +122,7 @@ def seed_eval(data: Cifar, device: torch.device) -> float:
             _, predicted = model(inputs).max(1)
             total += labels.size(0)
             correct += predicted.eq(labels).sum().item()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - t0
 
 
@@ -140,11 +140,12 @@ def project_path(data: Cifar, device: torch.device, k: int, precision: str = "fp
     return block
 
 
-def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Callable[[], None]]:
+def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Callable[[], float], Callable[[], None]]:
     """`workers` single-threaded processes on the CPU, one trial each, trained at the same time.
 
-    Returns (block, close); `block(steps)` is the wall time, seen from here, for every worker's
-    `steps` steps (each also scores a few images after its block, so this slightly overstates).
+    Returns (block, peak, close); `block(steps)` is the wall time, seen from here, for every
+    worker's `steps` steps (each also scores a few images after its block, so this slightly
+    overstates); `peak()` is the workers' summed peak RSS in the last block.
     """
     ctx = torch.multiprocessing.get_context("spawn")
     jobs, results = ctx.Queue(), ctx.Queue()
@@ -152,14 +153,14 @@ def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Cal
     for p in procs:
         p.start()
     g = torch.Generator().manual_seed(0)
+    peaks: list[float] = []
 
     def block(steps: int) -> float:
         subs = [_sample(data, steps * 128, g, test=64) for _ in range(workers)]
         t0 = time.perf_counter()
         for w, sub in enumerate(subs):
             jobs.put((w, sub))
-        peaks = [results.get() for _ in range(workers)]
-        block.peak_mib = sum(peaks)
+        peaks[:] = [results.get() for _ in range(workers)]
         return time.perf_counter() - t0
 
     def close() -> None:
@@ -168,7 +169,7 @@ def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Cal
         for p in procs:
             p.join()
 
-    return block, close
+    return block, lambda: sum(peaks), close
 
 
 def _sample(data: Cifar, n: int, g: torch.Generator, test: int) -> Cifar:
@@ -201,7 +202,7 @@ def project_eval(data: Cifar, device: torch.device) -> float:
     t0 = time.perf_counter()
     evaluate(stack, data.train_x[idx], data.train_y[idx], eps, p.ece_bins)
     evaluate(stack, data.test_x, data.test_y, eps, p.ece_bins)
-    _sync(device)
+    sync(device)
     return time.perf_counter() - t0
 
 
@@ -212,18 +213,19 @@ class Bench:
     block: Callable[[int], float]
     seconds: list[float]
     peak_mib: float = 0.0
+    peak: Callable[[], float] | None = None  # where the memory is not this process's
     close: Callable[[], None] = lambda: None
 
 
-def paths(data: Cifar, device: torch.device, ks: list[int], precisions, engines) -> list[Bench]:
+def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], precisions, engines) -> list[Bench]:
     out = [Bench("seed loop (DataLoader, PIL)", 1, seed_loop(data, device), [])]
-    on_device = data.to(device)
     cores = cpu_cores()
     for precision in precisions:
         out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), []))
         if device.type == "cpu" and precision == "fp32" and cores > 1:
-            block, close = process_path(data, cores)
-            out.append(Bench(f"{cores} processes x 1 thread, one trial each, fp32", cores, block, [], close=close))
+            block, peak, close = process_path(data, cores)
+            out.append(Bench(f"{cores} processes x 1 thread, one trial each, fp32", cores, block, [], peak=peak,
+                             close=close))
         for k in (k for k in ks if k > 1):
             for engine in engines:
                 out.append(Bench(f"batched ({engine}), {precision}", k,
@@ -238,7 +240,8 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
     if steps is None:
         steps, rounds = len(data.train_y) // 128 - SEED_WARMUP, 1
     steps = max(1, min(steps, len(data.train_y) // 128 - SEED_WARMUP))
-    benches = paths(data, device, ks, precisions, engines)
+    on_device = data.to(device)
+    benches = paths(data, on_device, device, ks, precisions, engines)
     for b in benches[1:]:
         b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels
     try:
@@ -246,7 +249,7 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
             for b in benches:
                 _reset_peak(device)
                 b.seconds.append(b.block(steps))
-                b.peak_mib = max(b.peak_mib, getattr(b.block, "peak_mib", None) or _peak_mib(device))
+                b.peak_mib = max(b.peak_mib, b.peak() if b.peak else _peak_mib(device))
             print(f"round {r + 1}/{rounds}: " + ", ".join(f"{b.seconds[-1]:.2f}" for b in benches) + " s", flush=True)
     finally:
         for b in benches:
@@ -256,7 +259,7 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
         r["speedup"] = rows[0]["s_per_epoch_per_trial"] / r["s_per_epoch_per_trial"]
         print(f"{r['path']:<40} K={r['K']:<3} {r['img_s_total']:>8.0f} img/s  {r['s_per_epoch_per_trial']:>7.2f} "
               f"s/epoch/trial  {r['speedup']:>6.2f}x  peak {r['peak_mib']:.0f} MiB", flush=True)
-    evals = {"seed": seed_eval(data, device), "project": project_eval(data.to(device), device)}
+    evals = {"seed": seed_eval(data, device), "project": project_eval(on_device, device)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(rows, evals, device, steps, rounds, data, load_seconds))
     best = max(rows[1:], key=lambda r: r["speedup"])
@@ -273,11 +276,6 @@ def _row(b: Bench, steps: int) -> dict:
     median = statistics.median(per_epoch)
     return {"path": b.name, "K": b.k, "img_s_total": EPOCH_IMAGES / median * b.k, "s_per_epoch_per_trial": median,
             "lo": min(per_epoch), "hi": max(per_epoch), "peak_mib": b.peak_mib}
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _reset_peak(device: torch.device) -> None:

@@ -52,11 +52,8 @@ def epsilon_list(text: str) -> list[float]:
     return values
 
 
-def batch_trials(text: str) -> int | str:
+def auto_or_positive(text: str) -> int | str:
     return "auto" if text == "auto" else positive_int(text)
-
-
-workers_arg = batch_trials  # the same grammar: auto or a positive whole number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,11 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--subset", type=positive_int,
                      help="quick runs: a fixed class-stratified sample of N training and N/5 test images")
     run.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
-    run.add_argument("--batch-trials", type=batch_trials, default="auto",
+    run.add_argument("--batch-trials", type=auto_or_positive, default="auto",
                      help="trials trained at once as one batched network; auto picks by device (default)")
     run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                      help="fp32 (TF32 matmuls on GPU; default) or bf16 autocast")
-    run.add_argument("--workers", type=workers_arg, default="auto",
+    run.add_argument("--workers", type=auto_or_positive, default="auto",
                      help="worker processes on this machine; auto: one per GPU, or on a CPU one single-threaded "
                           "worker per core (at most 8 and the cells left); default auto")
     run.add_argument("--checkpoint-dir", help="per-epoch checkpoints (default studies/<study-name>/checkpoints)")
@@ -197,7 +194,8 @@ def cmd_run(args) -> int:
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     S.check_storage_url(storage_url)
     checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
-    S.check_folder(checkpoint_dir.expanduser().resolve(), "--checkpoint-dir")
+    if not S.writable_folder(checkpoint_dir.expanduser().resolve()):
+        raise S.UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create or write this folder")
     device = resolve_device(args.device)
     data = load_data(args)
     protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=args.precision)

@@ -108,17 +108,14 @@ def check_storage_url(url: str) -> None:
         if not parsed.database or parsed.database == ":memory:":
             raise UsageError(f"--storage {shown}: a SQLite study needs a file path, e.g. sqlite:///studies/x.db")
         folder = Path(parsed.database).expanduser().resolve().parent
-        try:
-            check_folder(folder, "--storage")
-        except UsageError:
-            raise UsageError(f"--storage {shown}: cannot write the study database in {folder}") from None
+        if not writable_folder(folder):
+            raise UsageError(f"--storage {shown}: cannot write the study database in {folder}")
 
 
-def check_folder(folder: Path, flag: str) -> None:
-    """Refuse at the start, not after the first epoch, a folder that cannot be created or written."""
+def writable_folder(folder: Path) -> bool:
+    """Whether `folder` exists as a writable folder or can be created: checked before anything starts."""
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise UsageError(f"{flag} {folder}: cannot create or write this folder")
+    return existing is not None and existing.is_dir() and os.access(existing, os.W_OK)
 
 
 def open_storage(url: str, heartbeat_interval: int) -> optuna.storages.RDBStorage:

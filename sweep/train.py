@@ -62,10 +62,11 @@ class Stack:
         else:
             params, _ = stack_module_state(models)
             self.params = {n: p.detach().to(device).requires_grad_() for n, p in params.items()}
-            self.module = SimpleCNN().to("meta")
-            call = lambda p, x: functional_call(self.module, p, (x,))  # noqa: E731
-            self._train_call = vmap(call)
-            self._shared_call = vmap(call, in_dims=(0, None))
+            if engine == "vmap":
+                self.module = SimpleCNN().to("meta")
+                call = lambda p, x: functional_call(self.module, p, (x,))  # noqa: E731
+                self._train_call = vmap(call)
+                self._shared_call = vmap(call, in_dims=(0, None))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.k == 1:
@@ -159,7 +160,7 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
     for epoch in range(start, p0.epochs):
         t0 = time.perf_counter()
         running = _train_epoch(stack, opt, data, gens, eps, p0.batch_size, autocast, device)
-        _sync(device)
+        sync(device)
         t1 = time.perf_counter()
         train_eval = evaluate(stack, data.train_x[eval_idx], data.train_y[eval_idx], eps, p0.ece_bins, autocast)
         val = evaluate(stack, data.test_x, data.test_y, eps, p0.ece_bins, autocast)
@@ -290,7 +291,8 @@ def _stacked_adam_state(opt: torch.optim.Adam, stack: Stack, resume: Sequence[Ch
     return {"state": state, "param_groups": opt.state_dict()["param_groups"]}
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device: before reading a clock."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
