@@ -1,5 +1,10 @@
 import sys
 
-from .cli import main
+try:
+    from .cli import main
 
-sys.exit(main())
+    sys.exit(main())
+except KeyboardInterrupt:
+    # Ctrl-C before main() could catch it (while importing torch, say): quiet, like Ctrl-C later;
+    # a spawned worker's parent speaks for it.
+    sys.exit(130)

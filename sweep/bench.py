@@ -8,15 +8,19 @@ ToTensor + Normalize, a DataLoader with two workers (one iterator across blocks,
 epoch; its workers keep prefetching between blocks, which if anything favours the seed's loop),
 `.to(device)` per batch, `.item()` every step, and its evaluation loop (batch 100).
 
+Each path's achieved GFLOP/s (from its images per second and the network's training FLOPs per
+image) is set against a large matmul timed in the same rounds, as the device's practical peak.
+
     python -m sweep bench --data-dir ~/cifar10 --device cpu --steps 20 --rounds 2 --ks 2
 """
 
 from __future__ import annotations
 
+import math
 import platform
 import statistics
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,11 +30,33 @@ from torch import nn
 
 from .data import Cifar
 from .protocol import Protocol
-from .runtime import cpu_cores, keep_freed_memory
+from .runtime import cpu_cores, keep_freed_memory, machine_name
 from .train import Stack, evaluate, sync, train, train_eval_indices
 
 EPOCH_IMAGES = 50_000
 SEED_WARMUP = 3  # steps per block before the clock starts
+
+# The fixed CNN's convolutions and linear layers, per image: (multiply-adds, whether the backward pass
+# computes the layer's input gradient). conv1 reads the images, which need no gradient.
+LAYERS = {
+    "conv1": (32 * 32 * 32 * 3 * 9, False),  # 3x3, 3 -> 32 channels at 32x32
+    "conv2": (16 * 16 * 64 * 32 * 9, True),  # 3x3, 32 -> 64 channels at 16x16 (after the first pool)
+    "fc1": (64 * 8 * 8 * 128, True),
+    "fc2": (128 * 10, True),
+}
+PEAK_SIZE = {"cuda": 4096, "cpu": 2048}  # n of the n x n matmul that stands for the device's peak
+PEAK_WARMUP, PEAK_CALLS = 2, 3  # matmul calls before the rounds; timed calls in each round
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def train_flops_per_image(layers: dict[str, tuple[int, bool]] = LAYERS) -> int:
+    """Training FLOPs per image in the convolutions and linear layers.
+
+    2 FLOPs per multiply-add; the forward pass once, the backward pass once for the weight gradient
+    and once more for the input gradient where there is one (so about 3x the forward pass).
+    Biases, ReLU, pooling, the loss and Adam are elementwise and not counted.
+    """
+    return sum(2 * macs * (3 if input_grad else 2) for macs, input_grad in layers.values())
 
 
 class SeedCNN(nn.Module):
@@ -144,8 +170,9 @@ def process_path(data: Cifar, workers: int) -> tuple[Callable[[int], float], Cal
     """`workers` single-threaded processes on the CPU, one trial each, trained at the same time.
 
     Returns (block, peak, close); `block(steps)` is the wall time, seen from here, for every
-    worker's `steps` steps (each also scores a few images after its block, so this slightly
-    overstates); `peak()` is the workers' summed peak RSS in the last block.
+    worker's `steps` steps (each worker also receives its images, builds its model and scores a
+    few images in that time, so this slightly overstates); `peak()` is the workers' summed peak RSS
+    in the last block.
     """
     ctx = torch.multiprocessing.get_context("spawn")
     jobs, results = ctx.Queue(), ctx.Queue()
@@ -215,21 +242,61 @@ class Bench:
     peak_mib: float = 0.0
     peak: Callable[[], float] | None = None  # where the memory is not this process's
     close: Callable[[], None] = lambda: None
+    precision: str = "fp32"
+    threads: int = field(default_factory=torch.get_num_threads)  # CPU threads, over all its processes
+
+
+@dataclass
+class Peak:
+    """A large matmul at one precision and CPU thread count: the practical peak GFLOP/s to compare with."""
+
+    precision: str
+    threads: int
+    gflops: list[float] = field(default_factory=list)
+
+    def label(self, device: torch.device) -> str:
+        if device.type != "cuda":
+            return f"{self.precision}, {self.threads} CPU thread(s)"
+        tf32 = self.precision == "fp32" and torch.backends.cuda.matmul.allow_tf32
+        return self.precision + (" (TF32 math)" if tf32 else "")
+
+    def block(self, device: torch.device, calls: int, keep: bool = True) -> None:
+        """Time `calls` matmuls with this peak's threads (a warm-up when not `keep`)."""
+        n = PEAK_SIZE["cuda" if device.type == "cuda" else "cpu"]
+        a, b = (torch.randn(n, n, device=device).to(DTYPES[self.precision]) for _ in range(2))
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            for _ in range(calls):
+                sync(device)
+                t0 = time.perf_counter()
+                torch.mm(a, b)
+                sync(device)
+                if keep:
+                    self.gflops.append(2 * n**3 / (time.perf_counter() - t0) / 1e9)
+        finally:
+            torch.set_num_threads(before)
+
+
+def peaks_for(benches: list[Bench]) -> dict[tuple[str, int], Peak]:
+    """One peak per (precision, threads) that a path runs with."""
+    return {(b.precision, b.threads): Peak(b.precision, b.threads) for b in benches}
 
 
 def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], precisions, engines) -> list[Bench]:
     out = [Bench("seed loop (DataLoader, PIL)", 1, seed_loop(data, device), [])]
     cores = cpu_cores()
     for precision in precisions:
-        out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), []))
+        out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), [],
+                         precision=precision))
         if device.type == "cpu" and precision == "fp32" and cores > 1:
             block, peak, close = process_path(data, cores)
             out.append(Bench(f"{cores} processes x 1 thread, one trial each, fp32", cores, block, [], peak=peak,
-                             close=close))
+                             close=close, threads=cores))
         for k in (k for k in ks if k > 1):
             for engine in engines:
                 out.append(Bench(f"batched ({engine}), {precision}", k,
-                                 project_path(on_device, device, k, precision, engine), []))
+                                 project_path(on_device, device, k, precision, engine), [], precision=precision))
     return out
 
 
@@ -242,26 +309,27 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
     steps = max(1, min(steps, len(data.train_y) // 128 - SEED_WARMUP))
     on_device = data.to(device)
     benches = paths(data, on_device, device, ks, precisions, engines)
+    peaks = peaks_for(benches)
     for b in benches[1:]:
         b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels
+    for p in peaks.values():
+        p.block(device, PEAK_WARMUP, keep=False)
     try:
         for r in range(rounds):
             for b in benches:
                 _reset_peak(device)
                 b.seconds.append(b.block(steps))
                 b.peak_mib = max(b.peak_mib, b.peak() if b.peak else _peak_mib(device))
+            for p in peaks.values():  # in the same rounds, so that the same noise hits it
+                p.block(device, PEAK_CALLS)
             print(f"round {r + 1}/{rounds}: " + ", ".join(f"{b.seconds[-1]:.2f}" for b in benches) + " s", flush=True)
     finally:
         for b in benches:
             b.close()
-    rows = [_row(b, steps) for b in benches]
-    for r in rows:
-        r["speedup"] = rows[0]["s_per_epoch_per_trial"] / r["s_per_epoch_per_trial"]
-        print(f"{r['path']:<40} K={r['K']:<3} {r['img_s_total']:>8.0f} img/s  {r['s_per_epoch_per_trial']:>7.2f} "
-              f"s/epoch/trial  {r['speedup']:>6.2f}x  peak {r['peak_mib']:.0f} MiB", flush=True)
+    rows = _rows(benches, steps, peaks, device)
     evals = {"seed": seed_eval(data, device), "project": project_eval(on_device, device)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(rows, evals, device, steps, rounds, data, load_seconds))
+    out.write_text(render(rows, evals, device, steps, rounds, data, load_seconds, list(peaks.values())))
     best = max(rows[1:], key=lambda r: r["speedup"])
     print(f"evaluation per epoch: seed loop {evals['seed']:.2f} s (10,000 test images), this project "
           f"{evals['project']:.2f} s (10,000 training + 10,000 test images, with calibration)")
@@ -270,12 +338,28 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
     return rows
 
 
-def _row(b: Bench, steps: int) -> dict:
-    images = steps * 128
-    per_epoch = [s / images * EPOCH_IMAGES / b.k for s in b.seconds]  # seconds per 50,000 images per trial
+def _rows(benches: list[Bench], steps: int, peaks: dict[tuple[str, int], Peak], device: torch.device) -> list[dict]:
+    for p in peaks.values():
+        print(f"peak (matmul): {p.label(device)}: {statistics.median(p.gflops):.1f} GFLOP/s", flush=True)
+    rows = [_row(b, steps, peaks[b.precision, b.threads]) for b in benches]
+    for r in rows:
+        r["speedup"] = rows[0]["s_per_epoch_per_trial"] / r["s_per_epoch_per_trial"]
+        print(f"{r['path']:<44} K={r['K']:<3} {r['img_s']:>8.0f} img/s (all K)  {r['s_per_epoch_per_trial']:>7.2f} "
+              f"s/epoch/trial  {r['speedup']:>6.2f}x  {r['gflops']:>7.1f} GFLOP/s ({r['pct_peak']:.1f} % of peak)  "
+              f"peak {r['peak_mib']:.0f} MiB", flush=True)
+    return rows
+
+
+def _row(b: Bench, steps: int, peak: Peak) -> dict:
+    images = steps * 128  # per trial
+    # Seconds per 50,000 images per trial, as time / K: the K trials' epochs share the block's time.
+    per_epoch = [s / images * EPOCH_IMAGES / b.k for s in b.seconds]
     median = statistics.median(per_epoch)
-    return {"path": b.name, "K": b.k, "img_s_total": EPOCH_IMAGES / median * b.k, "s_per_epoch_per_trial": median,
-            "lo": min(per_epoch), "hi": max(per_epoch), "peak_mib": b.peak_mib}
+    img_s = EPOCH_IMAGES / median  # all K trials together: K * images / time
+    gflops = img_s * train_flops_per_image() / 1e9
+    return {"path": b.name, "K": b.k, "img_s": img_s, "s_per_epoch_per_trial": median, "lo": min(per_epoch),
+            "hi": max(per_epoch), "peak_mib": b.peak_mib, "gflops": gflops,
+            "pct_peak": 100 * gflops / statistics.median(peak.gflops)}
 
 
 def _reset_peak(device: torch.device) -> None:
@@ -297,29 +381,68 @@ def _peak_mib(device: torch.device) -> float:
     return float("nan")
 
 
-def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float) -> str:
-    dev = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    one = next(r for r in rows[1:] if r["K"] == 1)
-    seed_epoch, own_epoch = rows[0]["s_per_epoch_per_trial"] + evals["seed"], one["s_per_epoch_per_trial"] + evals["project"]
+def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float, peaks: list[Peak]) -> str:
+    from .report import portable_paths
+
+    threads = "" if device.type == "cuda" else f", {torch.get_num_threads()} threads"
     lines = ["# Benchmark: the seed's training loop against this project's paths", "",
-             f"- machine: {platform.node() or '?'} ({platform.machine()}, {platform.processor() or platform.system()}); "
-             f"device: {device} ({dev}); torch {torch.__version__}",
-             f"- data: {data.source} ({len(data.train_y)} training images), decoded-tensor cache loaded in "
-             f"{load_seconds:.2f} s",
+             f"- machine: {machine_name(device)} ({platform.machine()}); device: {device}{threads}; "
+             f"torch {torch.__version__}",
+             f"- data: {portable_paths(data.source, Path.cwd())} (fingerprint {data.fingerprint}; "
+             f"{len(data.train_y)} training images), decoded-tensor cache loaded in {load_seconds:.2f} s",
              f"- {rounds} round(s); each round runs {steps} steps of batch 128 of every path in turn, after warm-up; "
              "the table gives the median round (and the range); seconds per epoch are for 50,000 images, per "
-             "trial (time / K); evaluation excluded", "",
-             "| path | K | img/s (all trials) | s/epoch per trial (range) | vs seed loop | peak memory (MiB) |",
-             "|---|---|---|---|---|---|"]
+             "trial (time / K); evaluation excluded"]
+    lines += [f"- peak (matmul): {p.label(device)}: {statistics.median(p.gflops):.1f} GFLOP/s "
+              f"({min(p.gflops):.1f}–{max(p.gflops):.1f})" for p in peaks]
+    return "\n".join(lines + [""] + _table(rows) + _notes(rows, evals, device, peaks))
+
+
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| path | K | img/s, all K trials | s/epoch per trial (range) | vs seed loop | GFLOP/s | % of peak "
+             "| peak memory (MiB) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['path']} | {r['K']} | {r['img_s_total']:.0f} | {r['s_per_epoch_per_trial']:.2f} "
-                     f"({r['lo']:.2f}–{r['hi']:.2f}) | {r['speedup']:.2f}x | {r['peak_mib']:.0f} |")
+        s, lo, hi = (_fixed(r[key], 2, 3) for key in ("s_per_epoch_per_trial", "lo", "hi"))
+        lines.append(f"| {r['path']} | {r['K']} | {_fixed(r['img_s'], 0, 3)} | {s} ({lo}–{hi}) | {r['speedup']:.2f}x "
+                     f"| {_fixed(r['gflops'], 1, 3)} | {_fixed(r['pct_peak'], 1, 2)} | {r['peak_mib']:.0f} |")
+    return lines
+
+
+def _fixed(x: float, places: int, digits: int) -> str:
+    """x with `places` decimals, or more where it needs them to keep `digits` significant digits.
+
+    A GPU epoch can take a fraction of a second and a path a fraction of a percent of the peak.
+    """
+    lead = math.floor(math.log10(abs(x))) if x and math.isfinite(x) else 0
+    return f"{x:.{max(places, digits - 1 - lead)}f}"
+
+
+def _notes(rows, evals, device, peaks: list[Peak]) -> list[str]:
+    one = next(r for r in rows[1:] if r["K"] == 1)
+    seed_epoch, own_epoch = rows[0]["s_per_epoch_per_trial"] + evals["seed"], one["s_per_epoch_per_trial"] + evals["project"]
+    forward = sum(macs for macs, _ in LAYERS.values())
+    n = PEAK_SIZE["cuda" if device.type == "cuda" else "cpu"]
     mem = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
            else "peak RSS (VmHWM, reset per block) of this process, or the sum over the worker processes "
                 "of the multi-process path; the seed loader's worker processes not included")
-    lines += ["", f"Peak memory: {mem}.", "",
-              "Evaluation, once per epoch (measured once): the seed's loop scores the 10,000 test images in "
-              f"{evals['seed']:.2f} s; this project scores 10,000 training and 10,000 test images, with "
-              f"calibration bins, in {evals['project']:.2f} s. A whole epoch with its evaluation: seed loop "
-              f"{seed_epoch:.1f} s, {one['path']} {own_epoch:.1f} s ({seed_epoch / own_epoch:.2f}x).", ""]
-    return "\n".join(lines)
+    return ["",
+            "img/s, all K trials: the images the K trials train on together per second, 50,000 / (s/epoch per "
+            "trial); each trial on its own advances at 1/K of that, so one trial's epoch, when K train together, "
+            "takes K x s/epoch per trial.", "",
+            f"GFLOP/s: img/s x {train_flops_per_image():,} training FLOPs per image, counted from the architecture "
+            f"in its convolutions and linear layers at 2 FLOPs per multiply-add: forward {forward:,} multiply-adds "
+            f"({2 * forward / 1e6:.2f} MFLOP); backward twice the forward (weight and input gradients) except that "
+            "conv1 computes no input gradient (the images need none), which is left out; biases, ReLU, pooling, "
+            "the loss and Adam not counted. The time includes whatever else a path does (the seed loop's data "
+            "loading, the worker processes' set-up), so this is the rate each path achieves end to end.", "",
+            f"% of peak: GFLOP/s over the peak (matmul): {n}x{n} matmuls at the path's precision"
+            + (" with the training's math mode (TF32 where enabled)" if device.type == "cuda" else "")
+            + f", {PEAK_WARMUP} warm-up calls, then {PEAK_CALLS} timed calls in each round after the paths; the "
+            "median call, with the range. On a CPU the matmul runs on the path's threads: this process's, or for "
+            "the multi-process path one thread per worker process, all in one process.", "",
+            f"Peak memory: {mem}.", "",
+            "Evaluation, once per epoch (measured once): the seed's loop scores the 10,000 test images in "
+            f"{evals['seed']:.2f} s; this project scores 10,000 training and 10,000 test images, with "
+            f"calibration bins, in {evals['project']:.2f} s. A whole epoch with its evaluation: seed loop "
+            f"{seed_epoch:.1f} s, {one['path']} {own_epoch:.1f} s ({seed_epoch / own_epoch:.2f}x).", ""]

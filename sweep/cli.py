@@ -8,8 +8,6 @@ A tiny CPU run on a local copy of CIFAR-10 (two trials, one epoch, 2,000 images)
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -57,7 +55,7 @@ def auto_or_positive(text: str) -> int | str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .study import DEFAULT_EPSILONS
+    from .protocol import DEFAULT_EPSILONS
 
     parser = Parser(prog="python -m sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -96,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     run.add_argument("--threads", type=positive_int, help=argparse.SUPPRESS)  # set for CPU workers
+    run.add_argument("--share", type=positive_int, default=1, help=argparse.SUPPRESS)  # a worker's cells at once
+    run.add_argument("--peers", type=positive_int, default=1, help=argparse.SUPPRESS)  # workers on its GPU
     run.set_defaults(handler=cmd_run)
 
     rep = sub.add_parser("report", help="write plots and tables from a study")
@@ -122,16 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .data import DataError
-    from .study import Interrupted, UsageError
+    from .errors import DataError, Interrupted, UsageError
 
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
-    if args.command in ("run", "bench"):
-        from .runtime import keep_freed_memory
-
-        keep_freed_memory()
     try:
+        if args.command in ("run", "bench"):
+            from .runtime import keep_freed_memory
+
+            keep_freed_memory()
         return args.handler(args) or 0
     except (UsageError, DataError) as e:
         print(f"sweep: error: {e}", file=sys.stderr)
@@ -145,17 +144,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
                   file=sys.stderr)
         return 130
+    except Exception as e:
+        if not _database_error(e):
+            raise
+        # The database went away or refused mid-run: held cells reopen once their heartbeats are stale.
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"sweep: database error: {reason}; rerun the same command to go on", file=sys.stderr)
+        return 1
 
 
-def argv_of(args) -> list[str]:
-    """The command line as typed, for the study's record of how it was made."""
-    return getattr(args, "argv", None) or sys.argv[1:]
+def _database_error(e: Exception) -> bool:
+    import optuna
+    import sqlalchemy as sa
+
+    return isinstance(e, (sa.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError))
 
 
 def resolve_device(name: str):
     import torch
 
-    from .study import UsageError
+    from .errors import UsageError
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -174,176 +182,25 @@ def resolve_device(name: str):
     return device
 
 
-def load_data(args):
-    from .data import load, stratified_subset
-
-    data = load(args.data_dir, args.cache_dir)
-    if args.subset:
-        data = stratified_subset(data, args.subset)
-    return data
-
-
 def cmd_run(args) -> int:
-    import torch
-    from tqdm import tqdm
+    from .launch import run
 
-    from . import study as S
-    from .protocol import Protocol
-    from .runtime import use_fast_kernels
-
-    storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
-    S.check_storage_url(storage_url)
-    checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
-    if not S.writable_folder(checkpoint_dir.expanduser().resolve()):
-        raise S.UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create or write this folder")
-    device = resolve_device(args.device)
-    data = load_data(args)
-    protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=args.precision)
-    sampling = "range" if args.eps_range else "grid"
-    if args.eps_range and args.eps_range[0] >= args.eps_range[1]:
-        raise S.UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
-
-    storage = S.open_storage(storage_url, args.heartbeat_interval)
-    study = S.prepare_study(storage, args.study_name, S.study_protocol(protocol, data, sampling), data.source)
-    S.ensure_claims_table(storage)
-    if not args.child:
-        command = " ".join(["python -m sweep", *(S.mask_url(a) if "://" in a else a for a in argv_of(args))])
-        study.set_user_attr("commands", study.user_attrs.get("commands", []) + [command])
-    cells = S.range_cells(args.trials) if args.eps_range else S.grid_cells(args.epsilons, args.trials)
-    board = S.CellBoard(study, storage, tuple(args.eps_range) if args.eps_range else None)
-    status = board.status(cells)
-    workers = 1 if args.child else _pick_workers(args.workers, device, len(status["open"]))
-    k = _pick_batch_trials(args.batch_trials, device, len(status["open"]))
-    if not args.child:
-        how = f"{workers} workers" if workers > 1 else f"{k} at a time"
-        print(f"study '{args.study_name}' in {S.mask_url(storage_url)}: {len(cells)} cells, "
-              f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {len(status['open'])} to run "
-              f"on {device} ({how}); data {data.source} ({len(data.train_y)} train / {len(data.test_y)} test)",
-              flush=True)
-    if workers > 1:
-        return _spawn_workers(args, device, storage_url, workers)
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    use_fast_kernels(device)
-    cfg = S.RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
-                      batch_trials=k, device=device,
-                      checkpoint_dir=checkpoint_dir)
-    bar = tqdm(total=len(status["open"]), unit="trial", leave=False,
-               disable=args.child or not status["open"] or not sys.stderr.isatty())
-
-    def done(c, m):
-        bar.update(1)
-        tag = f"[{os.getpid()}] " if args.child else ""
-        bar.write(f"{tag}trial {c.trial.number}: eps={c.eps:.4g} seed={c.seed} train_acc={m['train_acc']:.4f} "
-                  f"val_acc={m['val_acc']:.4f} gap={m['gap']:+.4f} ({m['seconds']:.0f} s)")
-
-    data = data.to(device)
-    try:
-        S.run_worker(study, storage, data, cfg, on_trial_done=done)
-    finally:
-        bar.close()
-    if not args.child:
-        _finish(args, study, storage_url, board, cells)
-    return 0
-
-
-def _pick_batch_trials(choice, device, open_cells: int) -> int:
-    if choice != "auto":
-        return choice
-    if device.type == "cuda":
-        import torch
-
-        free, _ = torch.cuda.mem_get_info(device)
-        per_trial = 512 * 2**20  # generous: activations of a 128-image step plus Adam state
-        return max(1, min(open_cells, 64, int(free * 0.8) // per_trial))
-    # On CPU a batched step costs each model as much as training it alone (the convolutions
-    # are compute-bound) plus the batching, so trials go one by one: see `python -m sweep bench`.
-    return 1
-
-
-def _pick_workers(choice, device, open_cells: int) -> int:
-    if choice != "auto":
-        return choice
-    if device.type == "cuda":
-        import torch
-
-        return max(1, min(open_cells, torch.cuda.device_count())) if device.index is None else 1
-    # Small convolutions use one core well and two cores less than twice as well, so on a CPU
-    # single-threaded workers, one per core, train more trials per hour: see `python -m sweep bench`.
-    from .runtime import cpu_cores
-
-    return max(1, min(open_cells, cpu_cores(), 8))
-
-
-def _spawn_workers(args, device, storage_url: str, workers: int) -> int:
-    import torch
-
-    from .runtime import cpu_cores
-
-    argv = argv_of(args)
-    gpus = torch.cuda.device_count() if device.type == "cuda" and device.index is None else 0
-    # The workers import this very copy of the package, installed or not.
-    here = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
-    procs = []
-    for i in range(workers):
-        extra = ["--workers", "1", "--child", "--no-report"]
-        if gpus > 1:
-            extra += ["--device", f"cuda:{i % gpus}"]
-        if device.type == "cpu":
-            extra += ["--threads", str(max(1, cpu_cores() // workers))]
-        procs.append(subprocess.Popen([sys.executable, "-m", "sweep", *argv, *extra], env=env))
-    try:
-        codes = [p.wait() for p in procs]
-    except KeyboardInterrupt:
-        codes = [p.wait() for p in procs]
-        from .study import Interrupted
-
-        raise Interrupted(f"{workers} workers stopped")
-    if any(codes):
-        print(f"sweep: {sum(c != 0 for c in codes)} of {workers} workers failed (exit codes {codes})",
-              file=sys.stderr)
-        return 1
-    from . import study as S
-
-    storage = S.open_storage(storage_url, args.heartbeat_interval)
-    study = S.optuna.load_study(study_name=args.study_name, storage=storage)
-    cells = S.range_cells(args.trials) if args.eps_range else S.grid_cells(args.epsilons, args.trials)
-    _finish(args, study, storage_url, S.CellBoard(study, storage, tuple(args.eps_range) if args.eps_range else None),
-            cells)
-    return 0
-
-
-def _finish(args, study, storage_url, board, cells) -> None:
-    from .report import per_epsilon_table, trials_frame, write_report
-    from .study import mask_url
-
-    status = board.status(cells)
-    if status["busy"] or status["open"]:
-        print(f"{len(status['busy']) + len(status['open'])} of {len(cells)} cells are not done "
-              "(running elsewhere, or left by a dead worker and retried once its heartbeat is stale): rerun to finish")
-    frame = trials_frame(study)
-    if len(frame):
-        print(per_epsilon_table(frame).to_string(float_format=lambda v: f"{v:.4f}"))
-    if not args.no_report:
-        out = write_report(study, Path(args.report_dir), storage_url=storage_url)
-        print(f"report: {out}")
-    print(f"dashboard: optuna-dashboard --host 127.0.0.1 {mask_url(storage_url)}")
+    return run(args, resolve_device(args.device))
 
 
 def cmd_report(args) -> int:
     import optuna
 
     from .report import write_report
-    from .study import UsageError, check_storage_url, mask_url, open_storage
+    from .errors import UsageError
+    from .storage import check_storage_url, mask_url, open_storage
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     check_storage_url(storage_url)
     parsed_db = storage_url.removeprefix("sqlite:///")
     if storage_url.startswith("sqlite:///") and not Path(parsed_db).is_file():
         raise UsageError(f"no study database at {parsed_db}; run `python -m sweep run` first")
-    storage = open_storage(storage_url, 60)
+    storage = open_storage(storage_url)
     if args.study_name not in {s.study_name for s in storage.get_all_studies()}:
         raise UsageError(f"no study '{args.study_name}' in {mask_url(storage_url)}")
     study = optuna.load_study(study_name=args.study_name, storage=storage)
@@ -355,7 +212,7 @@ def cmd_bench(args) -> int:
     from .bench import SEED_WARMUP, run_bench
     from .data import load
     from .runtime import use_fast_kernels
-    from .study import UsageError
+    from .errors import UsageError
     from .train import ENGINES
 
     try:
@@ -377,7 +234,7 @@ def cmd_bench(args) -> int:
 
 
 def _choices(flag: str, text: str, allowed: tuple[str, ...]) -> list[str]:
-    from .study import UsageError
+    from .errors import UsageError
 
     items = [x.strip() for x in text.split(",") if x.strip()]
     bad = [x for x in items if x not in allowed]

@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import DataError
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp"}
 CACHE_VERSION = 1
-
-
-class DataError(Exception):
-    """Data that cannot be used; the message names the file or folder and fits on one line."""
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,4 @@ class Protocol:
 
 
 PROTOCOL = Protocol()
+DEFAULT_EPSILONS = (0.0, 0.05, 0.1, 0.2)  # the ε grid a study samples unless told otherwise

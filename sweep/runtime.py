@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
+from pathlib import Path
 
 import torch
 
@@ -14,6 +16,25 @@ def cpu_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def machine_name(device: torch.device) -> str:
+    """What trained a trial, for the report: the GPU's name, or the CPU's model, cores and vector ISA."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    isa = ("AMX" if "amx_tile" in flags else "AVX-512 with bf16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags
+           else None)
+    return f"{model}, {cpu_cores()} cores" + (f", {isa}" if isa else "")
 
 
 def keep_freed_memory() -> None:

@@ -1,11 +1,11 @@
 """Training: K trials of the fixed protocol trained side by side, as one batched network.
 
 `train(protocols, data, device)` takes configs and tensors and returns each trial's per-epoch
-history; it does no I/O. K == 1 is the plain path (the nn.Module itself); K > 1 stacks the K
-models' parameters and runs them as one network (grouped convolutions and batched matmuls, or
-torch.func.vmap), so each model keeps its own seed, its own shuffle order, its own ε and its own
-metrics, and one Adam over the stacked parameters is K independent Adams (Adam is elementwise and
-the summed loss gives each model its own gradient).
+history; it does no I/O. The K models' parameters are stacked and run as one network (grouped
+convolutions and batched matmuls, or torch.func.vmap), K = 1 included, so that one code path
+serves every group size and device. Each model keeps its own seed, its own shuffle order, its own
+ε and its own metrics, and one Adam over the stacked parameters is K independent Adams (Adam is
+elementwise and the summed loss gives each model its own gradient).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from .data import Cifar, normalize
@@ -32,71 +31,69 @@ def smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, eps: torc
     The smoothed target puts 1 - ε + ε/C on the true class and ε/C elsewhere, so the loss is
     (1 - ε) * NLL + ε * mean over classes of -log p.
     """
-    logp = logits.float().log_softmax(-1)
+    logp = _wide(logits).log_softmax(-1)
     nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
     uniform = -logp.mean(-1)
     eps = eps.view(-1, 1)
     return ((1 - eps) * nll + eps * uniform).mean(-1)
 
 
-# How K > 1 models run as one. `sweep bench` compares them; on CPU grouped is the faster.
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """Losses in float32 at least: bf16 logits are widened, float64 ones kept."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
+# How the K models run as one. `sweep bench` compares them; on CPU grouped is the faster.
 ENGINES = ("grouped", "vmap")
 
 
 class Stack:
     """K SimpleCNNs as one: `logits(x)` maps (K, B, 3, 32, 32) to (K, B, 10).
 
-    K == 1 is the nn.Module itself. For K > 1, "vmap" maps the module over stacked parameters;
-    "grouped" runs `grouped_forward`, the same network written as grouped convs and batched matmuls.
+    Every K, 1 included, keeps its parameters stacked (leading dim K, default contiguous layout),
+    so the parameters, their gradients and Adam's state have one layout on every device and for
+    every group size, and a checkpoint resumes in a group of any size. "grouped" runs
+    `grouped_forward` (grouped convs and batched matmuls); "vmap" maps the module over the stack.
     """
 
-    def __init__(self, seeds: Sequence[int], device: torch.device, engine: str = "grouped"):
+    def __init__(self, seeds: Sequence[int], device: torch.device, engine: str = "grouped",
+                 dtype: torch.dtype = torch.float32):
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
-        models = [init_model(s) for s in seeds]
-        self.k, self.engine = len(models), engine
-        if self.k == 1:
-            # channels_last: oneDNN's and cuDNN's fast layout for these convs and pools.
-            self.module = models[0].to(device, memory_format=torch.channels_last)
-            self.params = dict(self.module.named_parameters())
-        else:
-            params, _ = stack_module_state(models)
-            self.params = {n: p.detach().to(device).requires_grad_() for n, p in params.items()}
-            if engine == "vmap":
-                self.module = SimpleCNN().to("meta")
-                call = lambda p, x: functional_call(self.module, p, (x,))  # noqa: E731
-                self._train_call = vmap(call)
-                self._shared_call = vmap(call, in_dims=(0, None))
+        params, _ = stack_module_state([init_model(s) for s in seeds])
+        self.k, self.engine, self.dtype = len(seeds), engine, dtype
+        self.params = {n: p.detach().to(device, dtype).contiguous().requires_grad_() for n, p in params.items()}
+        if engine == "vmap":
+            self.module = SimpleCNN().to("meta")
+            call = lambda p, x: functional_call(self.module, p, (x,))  # noqa: E731
+            self._train_call = vmap(call)
+            self._shared_call = vmap(call, in_dims=(0, None))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        if self.k == 1:
-            return self._single(x[0])
         if self.engine == "grouped":
             return self._grouped(x.transpose(0, 1).flatten(1, 2))
         return self._train_call(self.params, x)
 
     def logits_shared(self, x: torch.Tensor) -> torch.Tensor:
         """Every model on the same images: (B, 3, 32, 32) -> (K, B, 10)."""
-        if self.k == 1:
-            return self._single(x)
         if self.engine == "grouped":
-            return self._grouped(x.repeat(1, self.k, 1, 1))
+            return self._grouped(x.repeat(1, self.k, 1, 1) if self.k > 1 else x)
         return self._shared_call(self.params, x)
 
-    def _single(self, x: torch.Tensor) -> torch.Tensor:
-        return self.module(x.contiguous(memory_format=torch.channels_last)).unsqueeze(0)
-
     def _grouped(self, x: torch.Tensor) -> torch.Tensor:
+        # channels_last: oneDNN's and cuDNN's fast layout for these convs and pools.
         return grouped_forward(self.params, x.contiguous(memory_format=torch.channels_last))
 
+    def inputs(self, x_u8: torch.Tensor) -> torch.Tensor:
+        return normalize(x_u8).to(self.dtype)
+
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
-        pick = (lambda p: p) if self.k == 1 else (lambda p: p[k])
-        return {n: pick(p).detach().cpu().clone() for n, p in self.params.items()}
+        return {n: p[k].detach().cpu().clone() for n, p in self.params.items()}
 
     def load(self, states: Sequence[dict[str, torch.Tensor]]) -> None:
         with torch.no_grad():
             for n, p in self.params.items():
-                p.copy_(torch.stack([s[n] for s in states]).view(p.shape))
+                p.copy_(torch.stack([s[n] for s in states]))
 
 
 @dataclass
@@ -118,13 +115,15 @@ EpochCallback = Callable[[int, list[list[dict]], Callable[[int], Checkpoint]], N
 
 def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str,
           resume: Sequence[Checkpoint | None] | None = None,
-          on_epoch: EpochCallback | None = None, engine: str = "grouped") -> list[list[dict]]:
+          on_epoch: EpochCallback | None = None, engine: str = "grouped",
+          dtype: torch.dtype = torch.float32) -> list[list[dict]]:
     """Train the protocols (same epochs, batch size, lr, precision) together; one history per trial.
 
     `data` must already be on `device`. `resume[k]` continues trial k from a checkpoint; all
     resumed trials of one call must be at the same epoch. `on_epoch(epoch, histories, checkpoint)`
     is called after each epoch; `checkpoint(k)` builds trial k's Checkpoint on demand.
-    `engine` picks how K > 1 models run (see `Stack`).
+    `engine` picks how the K models run (see `Stack`); `dtype` is float32 but for tests that must
+    compare paths without rounding in the way (float64).
     """
     device = torch.device(device)
     p0 = protocols[0]
@@ -137,9 +136,9 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
         raise ValueError("trials trained together must resume from the same epoch")
     start = starts.pop()
 
-    stack = Stack([p.seed for p in protocols], device, engine)
-    fused = device.type == "cuda"
-    opt = torch.optim.Adam(list(stack.params.values()), lr=p0.lr, fused=fused)
+    stack = Stack([p.seed for p in protocols], device, engine, dtype)
+    # The fused kernel on every device: one Adam implementation, on CPU as on CUDA.
+    opt = torch.optim.Adam(list(stack.params.values()), lr=p0.lr, fused=True)
     gens = [torch.Generator().manual_seed(p.seed) for p in protocols]
     histories: list[list[dict]] = [[] for _ in protocols]
     if start:
@@ -203,16 +202,12 @@ def _train_epoch(stack: Stack, opt, data: Cifar, gens, eps, batch_size, autocast
     perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device, non_blocking=True)
     loss_sum = torch.zeros(stack.k, device=device)
     correct = torch.zeros(stack.k, device=device, dtype=torch.int64)
-    eps0 = float(eps[0])  # read once: a .item() per step would wait for the device
     for start in range(0, n, batch_size):
         idx = perms[:, start:start + batch_size]
-        x, y = normalize(data.train_x[idx]), data.train_y[idx]
+        x, y = stack.inputs(data.train_x[idx]), data.train_y[idx]
         with autocast:
             logits = stack.logits(x)
-        if stack.k == 1:  # the plain path is literally the protocol's loss
-            loss = F.cross_entropy(logits[0].float(), y[0], label_smoothing=eps0).unsqueeze(0)
-        else:
-            loss = smoothed_cross_entropy(logits, y, eps)
+        loss = smoothed_cross_entropy(logits, y, eps)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
@@ -226,24 +221,21 @@ def _train_epoch(stack: Stack, opt, data: Cifar, gens, eps, batch_size, autocast
 def evaluate(stack: Stack, x_u8: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, bins: int, autocast=nullcontext()) -> dict:
     """Eval-mode accuracy, unsmoothed NLL, smoothed loss and calibration of each model on (x, y)."""
     k, n, dev = stack.k, len(y), y.device
-    correct = torch.zeros(k, device=dev)
-    nll_sum = torch.zeros(k, device=dev)
-    loss_sum = torch.zeros(k, device=dev)
-    bin_count = torch.zeros(k * bins, device=dev)
-    bin_correct = torch.zeros(k * bins, device=dev)
-    bin_conf = torch.zeros(k * bins, device=dev)
+    zeros = lambda size: torch.zeros(size, device=dev, dtype=torch.promote_types(stack.dtype, torch.float32))  # noqa: E731
+    correct, nll_sum, loss_sum = zeros(k), zeros(k), zeros(k)
+    bin_count, bin_correct, bin_conf = zeros(k * bins), zeros(k * bins), zeros(k * bins)
     offsets = (torch.arange(k, device=dev) * bins).view(k, 1)
     for start in range(0, n, EVAL_BATCH):
-        xb, yb = normalize(x_u8[start:start + EVAL_BATCH]), y[start:start + EVAL_BATCH]
+        xb, yb = stack.inputs(x_u8[start:start + EVAL_BATCH]), y[start:start + EVAL_BATCH]
         with autocast:
             logits = stack.logits_shared(xb)
-        logp = logits.float().log_softmax(-1)
+        logp = _wide(logits).log_softmax(-1)
         yk = yb.expand(k, -1)
         nll = -logp.gather(-1, yk.unsqueeze(-1)).squeeze(-1)
         nll_sum += nll.sum(-1)
         loss_sum += smoothed_cross_entropy(logits, yk, eps) * len(yb)
         conf, pred = logp.exp().max(-1)
-        hit = (pred == yk).float()
+        hit = (pred == yk).to(conf.dtype)
         correct += hit.sum(-1)
         # Bin b holds confidences in (b/bins, (b+1)/bins]; confidence is at least 1/C > 0.
         b = ((conf * bins).ceil().long() - 1).clamp(0, bins - 1) + offsets
@@ -267,7 +259,7 @@ def evaluate(stack: Stack, x_u8: torch.Tensor, y: torch.Tensor, eps: torch.Tenso
 
 
 def _adam_state(opt: torch.optim.Adam, stack: Stack, k: int) -> dict:
-    pick = (lambda t: t) if stack.k == 1 else (lambda t: t[k])
+    pick = lambda t: t[k]  # noqa: E731
     out = {"step": 0.0, "exp_avg": {}, "exp_avg_sq": {}}
     for name, p in stack.params.items():
         st = opt.state.get(p, {})
@@ -286,7 +278,8 @@ def _stacked_adam_state(opt: torch.optim.Adam, stack: Stack, resume: Sequence[Ch
     step = steps.pop()
     state = {}
     for i, (name, p) in enumerate(stack.params.items()):
-        stacked = lambda key: torch.stack([c.adam[key][name] for c in resume]).view_as(p)  # noqa: E731
+        # Built in the parameter's own layout: fused Adam on CUDA refuses state whose strides differ.
+        stacked = lambda key: torch.empty_like(p).copy_(torch.stack([c.adam[key][name] for c in resume]))  # noqa: E731
         state[i] = {"step": torch.tensor(step), "exp_avg": stacked("exp_avg"), "exp_avg_sq": stacked("exp_avg_sq")}
     return {"state": state, "param_groups": opt.state_dict()["param_groups"]}
 

@@ -65,6 +65,17 @@ def pickle_data(tmp_path_factory) -> Path:
     return write_pickles(tmp_path_factory.mktemp("pickles"))
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server's URL; CI must have one (.ci/run starts it)."""
+    url = os.environ.get("SWEEP_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide a PostgreSQL server (SWEEP_TEST_POSTGRES_URL); .ci/run starts one")
+        pytest.skip("no PostgreSQL server: set SWEEP_TEST_POSTGRES_URL (.ci/run starts one)")
+    return url
+
+
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)

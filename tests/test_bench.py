@@ -1,12 +1,19 @@
-"""The benchmark runs every path on tiny data and writes its table (timings are not asserted)."""
+"""The benchmark runs every path on tiny data and writes a consistent table (timings are not asserted)."""
 
 import re
 
 import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from sweep import bench
 from sweep.runtime import cpu_cores
 from sweep.cli import main
 from tests.conftest import write_folders
+
+NUM = r"([\d.]+)"
+ROW = re.compile(rf"^\| ([^|]+) \| (\d+) \| {NUM} \| {NUM} \({NUM}–{NUM}\) \| {NUM}x \| {NUM} \| {NUM} \| (\d+) \|$",
+                 re.M)
 
 
 @pytest.fixture(scope="module")
@@ -14,24 +21,72 @@ def bench_data(tmp_path_factory):
     return write_folders(tmp_path_factory.mktemp("bench"), train_per_class=60, test_per_class=10)
 
 
-def test_bench_times_every_path_and_writes_the_table(bench_data, workdir, capsys):
+def test_bench_times_every_path_and_writes_a_consistent_table(bench_data, workdir, capsys):
     code = main(["bench", "--data-dir", str(bench_data), "--cache-dir", "cache", "--device", "cpu",
                  "--steps", "1", "--rounds", "2", "--ks", "2"])
     out, err = capsys.readouterr()
     assert code == 0, err
     table = (workdir / "reports" / "benchmark.md").read_text()
-    rows = {m.group(1): m.groups()[1:] for m in re.finditer(
-        r"^\| ([^|]+) \| (\d+) \| (\d+) \| ([\d.]+) \(([\d.]+)–([\d.]+)\) \| ([\d.]+)x \| (\d+) \|$", table, re.M)}
+    assert "| path | K | img/s, all K trials | s/epoch per trial (range) | vs seed loop | GFLOP/s | % of peak |" in table
+    rows = {m.group(1): m.groups()[1:] for m in ROW.finditer(table)}
     expected = {"seed loop (DataLoader, PIL)", "one trial, fp32", "batched (grouped), fp32", "batched (vmap), fp32"}
     if cpu_cores() > 1:
         expected.add(f"{cpu_cores()} processes x 1 thread, one trial each, fp32")
     assert set(rows) == expected
-    assert rows["seed loop (DataLoader, PIL)"][-2] == "1.00"
-    for k, img_s, median, lo, hi, ratio, peak in rows.values():
-        assert float(lo) <= float(median) <= float(hi) and float(ratio) > 0 and int(peak) > 0
+    assert rows["seed loop (DataLoader, PIL)"][5] == "1.00"
+    for k, img_s, median, lo, hi, ratio, gflops, pct, peak in rows.values():
+        img_s, median, gflops, pct = float(img_s), float(median), float(gflops), float(pct)
+        assert float(lo) <= median <= float(hi) and float(ratio) > 0 and int(peak) > 0
+        # s/epoch per trial is time / K, so the K trials' images per second times it is one epoch.
+        assert img_s * median == pytest.approx(50_000, rel=0.01)
+        assert gflops == pytest.approx(img_s * bench.train_flops_per_image() / 1e9, rel=0.01)
+        assert gflops > 0 and 0 < pct <= 200  # a matmul slowed by a busy neighbour can trail a path
     assert rows["batched (grouped), fp32"][0] == "2"
+    peaks = re.findall(r"^- peak \(matmul\): fp32, (\d+) CPU thread\(s\): ([\d.]+) GFLOP/s \(([\d.]+)–([\d.]+)\)$",
+                       table, re.M)
+    assert {int(t) for t, *_ in peaks} == {torch.get_num_threads(), *([cpu_cores()] if cpu_cores() > 1 else [])}
+    assert all(float(lo) <= float(median) <= float(hi) and float(median) > 0 for _, median, lo, hi in peaks)
+    assert "35,003,904 training FLOPs per image" in table
     assert "2 round(s)" in table and "A whole epoch with its evaluation" in table
-    assert "best path:" in out
+    assert "best path:" in out and "peak (matmul): fp32" in out
+
+
+def test_img_s_is_all_trials_and_times_s_per_epoch_per_trial_to_one_epoch():
+    peak = bench.Peak("fp32", 1, gflops=[100.0])
+    b = bench.Bench("batched", 4, lambda steps: 0.0, seconds=[2.0, 1.0, 4.0])
+    row = bench._row(b, 10, peak)
+    assert row["img_s"] == pytest.approx(4 * 10 * 128 / 2.0)  # the median block: 4 trials x 1,280 images in 2 s
+    assert row["img_s"] * row["s_per_epoch_per_trial"] == pytest.approx(50_000)
+    assert (row["lo"], row["hi"]) == pytest.approx((50_000 / 5120, 50_000 / 1280))
+    assert row["gflops"] == pytest.approx(row["img_s"] * 35_003_904 / 1e9)
+    assert row["pct_peak"] == pytest.approx(row["gflops"])  # of a 100 GFLOP/s peak
+
+
+def test_training_flops_per_image_by_hand():
+    forward = 32 * 32 * 32 * 3 * 9 + 16 * 16 * 64 * 32 * 9 + 4096 * 128 + 128 * 10
+    assert forward == 884_736 + 4_718_592 + 524_288 + 1_280 == 6_128_896
+    assert sum(macs for macs, _ in bench.LAYERS.values()) == forward
+    # 2 FLOPs per multiply-add; training = 3x forward, less conv1's input gradient (the images need none).
+    assert bench.train_flops_per_image() == 2 * (3 * forward - 884_736) == 35_003_904
+
+
+def test_training_flops_agree_with_torch_flop_counter():
+    model, x, y = bench.SeedCNN(), torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    with FlopCounterMode(display=False) as counter:
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+    assert counter.get_total_flops() == 4 * bench.train_flops_per_image()
+
+
+def test_peak_times_matmuls_on_its_threads_and_restores_them(monkeypatch):
+    monkeypatch.setitem(bench.PEAK_SIZE, "cpu", 128)
+    threads = torch.get_num_threads()
+    seen = []
+    monkeypatch.setattr(bench.torch, "mm", lambda a, b: seen.append(torch.get_num_threads()) or a @ b)
+    peak = bench.Peak("fp32", 1)
+    peak.block(torch.device("cpu"), 2, keep=False)
+    peak.block(torch.device("cpu"), 3)
+    assert len(peak.gflops) == 3 and all(g > 0 for g in peak.gflops)
+    assert seen == [1] * 5 and torch.get_num_threads() == threads
 
 
 @pytest.mark.parametrize("args, expected", [

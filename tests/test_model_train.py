@@ -139,25 +139,82 @@ def test_evaluate_computes_ece_from_its_bins():
         assert out["nll"][k] == pytest.approx(-probs[k].log()[torch.arange(len(pred)), data.test_y].mean().item(), rel=1e-4)
 
 
+def snapshots(protocols, data, *, resume=None, engine="grouped", dtype=torch.float64):
+    """Train; return each trial's checkpoint after its last epoch (model, Adam state, history)."""
+    got = {}
+    histories = train(protocols, data, "cpu", resume=resume, engine=engine, dtype=dtype,
+                      on_epoch=lambda e, h, ckpt: got.update({k: ckpt(k) for k in range(len(protocols))}))
+    return [got[k] for k in range(len(protocols))], histories
+
+
+def assert_same_history(a, b):
+    """Metrics equal up to float64 rounding (wall times and group sizes aside)."""
+    skip = {"epoch_seconds", "eval_seconds", "trials_together"}
+    for ha, hb in zip(a, b, strict=True):
+        for m in set(ha) - skip:
+            expected = ha[m] if isinstance(ha[m], list) else [ha[m]]
+            got = hb[m] if isinstance(hb[m], list) else [hb[m]]
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12, nan_ok=True), m
+
+
+def assert_same_weights(a, b, atol):
+    for name, value in a.model.items():
+        torch.testing.assert_close(b.model[name], value, rtol=0, atol=atol, msg=name)
+    for key in ("exp_avg", "exp_avg_sq"):
+        for name, value in a.adam[key].items():
+            torch.testing.assert_close(b.adam[key][name], value, rtol=1e-7, atol=atol * 1e-3, msg=f"{key} {name}")
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_batched_models_match_models_trained_alone_after_20_steps(engine):
+    """In float64, where rounding cannot hide a bug nor fake one: a swapped ε, seed or gradient fails."""
     data = tiny(per_class=64)  # 640 images / batch 32 = 20 steps per epoch
     protocols = [Protocol(epochs=1, batch_size=32, seed=s, label_smoothing=e) for s, e in ((0, 0.0), (1, 0.1), (2, 0.2))]
-    snaps = {}
-
-    def grab(key):
-        return lambda epoch, hists, ckpt: snaps.__setitem__(key, [ckpt(k) for k in range(len(hists))])
-
-    batched = train(protocols, data, "cpu", on_epoch=grab("batched"), engine=engine)
+    batched, batched_hist = snapshots(protocols, data, engine=engine)
     for k, p in enumerate(protocols):
-        alone = train([p], data, "cpu", on_epoch=grab(k))
-        assert snaps[k][0].adam["step"] == 20
-        for name, value in snaps[k][0].model.items():
-            torch.testing.assert_close(snaps["batched"][k].model[name], value, rtol=1e-4, atol=5e-5)  # Adam: lr-sized steps
-        for key in ("val_acc", "train_acc"):
-            assert batched[k][0][key] == pytest.approx(alone[0][0][key], abs=1.5 / len(data.test_y))
-        for key in ("val_nll", "train_loss_running", "val_ece"):
-            assert batched[k][0][key] == pytest.approx(alone[0][0][key], rel=1e-3, abs=1e-4)
+        (alone,), (alone_hist,) = snapshots([p], data)
+        assert alone.adam["step"] == batched[k].adam["step"] == 20
+        assert_same_weights(alone, batched[k], atol=1e-9)
+        assert_same_history(alone_hist, batched_hist[k])
+    swapped = snapshots([replace(p, label_smoothing=0.3) for p in protocols[:1]], data)[0][0]
+    with pytest.raises(AssertionError):
+        assert_same_weights(batched[0], swapped, atol=1e-9)
+
+
+def test_a_resume_that_changes_group_size_equals_the_uninterrupted_run_and_keeps_one_layout():
+    """1 trial alone, then resumed in a group of 3, then alone again: the same as 3 epochs alone."""
+    data = tiny()
+    p = Protocol(epochs=3, batch_size=32, seed=4, label_smoothing=0.1)
+    others = [replace(p, seed=s, label_smoothing=0.05 * s) for s in (7, 8)]
+    (full,), _ = snapshots([p], data)
+    (e1,), _ = snapshots([replace(p, epochs=1)], data)
+    o1, _ = snapshots([replace(q, epochs=1) for q in others], data)
+    e2, _ = snapshots([replace(q, epochs=2) for q in (p, *others)], data, resume=[e1, *o1])
+    (e3,), _ = snapshots([p], data, resume=[e2[0]])
+    assert e3.epoch == 3 and e3.adam["step"] == full.adam["step"]
+    assert_same_weights(full, e3, atol=1e-10)
+    assert_same_history(full.history, e3.history)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_parameters_gradients_and_adam_state_share_one_layout_after_a_resume(k):
+    """CUDA's fused Adam refuses state whose strides differ from the parameter's: check on CPU."""
+    from sweep.train import Stack, _stacked_adam_state
+
+    data = tiny()
+    protocols = [Protocol(epochs=1, batch_size=32, seed=s) for s in range(k)]
+    ckpts, _ = snapshots(protocols, data, dtype=torch.float32)
+    stack = Stack([p.seed for p in protocols], torch.device("cpu"))
+    opt = torch.optim.Adam(list(stack.params.values()), lr=1e-3, fused=True)
+    stack.load([c.model for c in ckpts])
+    opt.load_state_dict(_stacked_adam_state(opt, stack, ckpts))
+    x = torch.randn(k, 8, 3, 32, 32)
+    stack.logits(x).square().sum().backward()
+    opt.step()
+    for name, param in stack.params.items():
+        state = opt.state[param]
+        assert param.grad.stride() == param.stride() == param.contiguous().stride(), name
+        assert state["exp_avg"].stride() == state["exp_avg_sq"].stride() == param.stride(), name
 
 
 @pytest.mark.parametrize("k, engine", [(1, "vmap"), (2, "vmap"), (2, "grouped")])

@@ -1,0 +1,322 @@
+"""The search space and who holds which cell of it.
+
+A cell is one (ε, seed) pair of the grid, or one numbered slot when ε is sampled from a range.
+Workers claim a cell by inserting (study, cell, attempt) into `sweep_cells`, beside Optuna's
+tables; the primary key makes the claim atomic on SQLite and PostgreSQL alike, so a cell is never
+run twice at once (Optuna's GridSampler and enqueued trials can both hand one grid point to two
+workers). The row also holds the claim's state and heartbeat:
+
+- `running`: a worker holds it and beats for it (one UPDATE per interval for all its cells, from
+  claim to end, whether a cell is training or waiting for its turn);
+- `done`: finished; `failed`: a crash, Ctrl-C, or a silent worker.
+
+A `running` row whose heartbeat is older than the grace period, by the database's clock (workers
+on many machines never compare their own clocks), belongs to a dead worker: the next claimant
+marks it `failed` (a conditional UPDATE, so only one does), fails its Optuna trial, and runs the
+cell again under the next attempt number, from its checkpoint where it has one. A worker finishes
+a cell by telling Optuna first: that fails if an expirer failed the trial meanwhile (the two meet
+on the trial's row lock), so a worker declared dead learns that it lost the cell and keeps
+nothing, and a cell completes once. Each row carries its holder's grace period, so workers
+started with different heartbeat intervals judge each other fairly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import optuna
+import sqlalchemy as sa
+from optuna.trial import TrialState
+
+from .storage import META
+
+EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
+GRACE_BEATS = 3  # a worker silent for this many heartbeat intervals is taken as dead
+
+CELLS = sa.Table(
+    "sweep_cells", META,
+    sa.Column("study_id", sa.Integer, primary_key=True),  # Optuna's id: a study deleted and made anew starts clean
+    sa.Column("cell", sa.String(128), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("trial_id", sa.Integer, nullable=True),  # None between the claim and the trial's creation
+    sa.Column("worker", sa.String(256), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done | failed
+    sa.Column("claimed_at", sa.Double, nullable=False),  # database clock, seconds since 1970
+    sa.Column("beat_at", sa.Double, nullable=False),  # last heartbeat, database clock
+    sa.Column("grace", sa.Double, nullable=False),  # the holder's own grace period, seconds
+)
+
+
+# ---------------------------------------------------------------- search space
+
+@dataclass(frozen=True)
+class Cell:
+    key: str  # stable name of the cell, e.g. "eps=0.1/seed=3" or "slot=7"
+    seed: int
+    eps: float | None  # None: sampled by TPE from the range
+
+
+def grid_cells(epsilons: Sequence[float], n: int) -> list[Cell]:
+    """n cells filled round-robin over ε: seeds 0, 1, ... for each ε in turn."""
+    return [Cell(f"eps={_fmt(epsilons[i % len(epsilons)])}/seed={i // len(epsilons)}",
+                 seed=i // len(epsilons), eps=float(epsilons[i % len(epsilons)])) for i in range(n)]
+
+
+def range_cells(n: int) -> list[Cell]:
+    return [Cell(f"slot={i}", seed=i, eps=None) for i in range(n)]
+
+
+def _fmt(x: float) -> str:
+    return format(float(x), ".10g")
+
+
+def _sampler(cell: Cell, eps_range: tuple[float, float] | None) -> optuna.samplers.BaseSampler:
+    fixed = {SEED_PARAM: cell.seed} if cell.eps is None else {SEED_PARAM: cell.seed, EPS_PARAM: cell.eps}
+    base = optuna.samplers.TPESampler(seed=cell.seed) if eps_range else optuna.samplers.RandomSampler(seed=0)
+    return optuna.samplers.PartialFixedSampler(fixed, base)
+
+
+def suggest(trial: optuna.Trial, cells: Sequence[Cell], eps_range: tuple[float, float] | None) -> tuple[float, int]:
+    """Declared with the ranges the study samples, so the dashboard's plots span the study itself.
+
+    A range, not the grid's values as categories: Optuna refuses a categorical parameter whose
+    choices change within a study, and a rerun may add cells.
+    """
+    grid = [c.eps for c in cells if c.eps is not None]
+    lo, hi = eps_range or (min(grid), max(grid))
+    return trial.suggest_float(EPS_PARAM, lo, hi), trial.suggest_int(SEED_PARAM, 0, max(c.seed for c in cells))
+
+
+# ---------------------------------------------------------------- claims
+
+def db_now(dialect: str) -> sa.ColumnElement:
+    """The database's clock in seconds since 1970, so that workers on many machines agree."""
+    if dialect == "sqlite":
+        return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Double)
+    if dialect == "postgresql":
+        return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Double)
+    if dialect in ("mysql", "mariadb"):
+        return sa.func.unix_timestamp(sa.func.now(6))
+    raise NotImplementedError(f"no database clock for {dialect}")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Claimed:
+    cell: Cell
+    trial: optuna.Trial
+    eps: float
+    seed: int
+    attempt: int
+
+
+class CellBoard:
+    """One worker's view of the cells: their states, its claims, its heartbeats."""
+
+    def __init__(self, study: optuna.Study, storage: optuna.storages.RDBStorage, cells: Sequence[Cell],
+                 eps_range: tuple[float, float] | None, heartbeat_interval: float, worker: str | None = None):
+        self.study, self.storage, self.cells, self.eps_range = study, storage, list(cells), eps_range
+        self.interval, self.grace = heartbeat_interval, GRACE_BEATS * heartbeat_interval
+        self.worker = worker or new_worker_id()
+        self.now = db_now(storage.engine.dialect.name)
+        self.sid = study._study_id
+
+    # ------------------------------------------------------------ reading
+    def status(self) -> dict[str, list[Cell]]:
+        """Cells by state: 'done', 'busy' (held by a live worker), 'open' (to run now)."""
+        latest, now = self._latest()
+        out: dict[str, list[Cell]] = {"done": [], "busy": [], "open": []}
+        for cell in self.cells:
+            state = self._state(latest.get(cell.key), now)
+            out["open" if state == "stale" else state].append(cell)
+        return out
+
+    def _latest(self) -> tuple[dict, float]:
+        """Each cell's latest attempt, and the database's clock, in one round trip."""
+        query = sa.select(CELLS, self.now.label("now")).where(CELLS.c.study_id == self.sid)
+        with self.storage.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return {}, 0.0
+        latest: dict = {}
+        for r in rows:
+            if r.cell not in latest or r.attempt > latest[r.cell].attempt:
+                latest[r.cell] = r
+        return latest, rows[0].now
+
+    def _state(self, row, now: float) -> str:
+        if row is None or row.state == "failed":
+            return "open"
+        if row.state == "done":
+            return "done"
+        return "busy" if now - row.beat_at < row.grace else "stale"  # judged by the holder's own grace
+
+    # ------------------------------------------------------------ claiming
+    def claim(self, k: int) -> list[Claimed]:
+        """Claim up to k open cells, in order; each becomes a new RUNNING trial."""
+        latest, now = self._latest()
+        got: list[Claimed] = []
+        try:
+            for cell in self.cells:
+                if len(got) == k:
+                    break
+                row = latest.get(cell.key)
+                state = self._state(row, now)
+                if state == "stale" and self._expire(row):
+                    state = "open"
+                if state == "open" and (claimed := self._claim_one(cell, 0 if row is None else row.attempt + 1)):
+                    got.append(claimed)
+        except BaseException:  # Ctrl-C or a database error mid-claim: hand back what was taken
+            for c in got:
+                self.fail(c)
+            raise
+        return got
+
+    def _claim_one(self, cell: Cell, attempt: int) -> Claimed | None:
+        try:
+            with self.storage.engine.begin() as conn:
+                conn.execute(CELLS.insert().values(
+                    study_id=self.sid, cell=cell.key, attempt=attempt, worker=self.worker, state="running",
+                    claimed_at=self.now, beat_at=self.now, grace=self.grace))
+        except sa.exc.IntegrityError:
+            return None  # another worker claimed it first
+        trial = None
+        try:
+            with warnings.catch_warnings():
+                # Ask-and-tell on purpose; PartialFixedSampler is stable in use.
+                warnings.simplefilter("ignore")
+                self.study.sampler = _sampler(cell, self.eps_range)
+                trial = self.study.ask()
+            with self.storage.engine.begin() as conn:  # at once: an expirer can then fail this trial
+                conn.execute(self._where(cell.key, attempt, CELLS.update()).values(trial_id=trial._trial_id))
+            eps, seed = suggest(trial, self.cells, self.eps_range)
+            trial.set_user_attr("cell", cell.key)
+            trial.set_user_attr("attempt", attempt)
+            trial.set_user_attr("worker", self.worker)
+        except BaseException:
+            self._release(cell.key, attempt, trial)
+            raise
+        return Claimed(cell, trial, eps, seed, attempt)
+
+    def _release(self, cell: str, attempt: int, trial: optuna.Trial | None) -> None:
+        with self.storage.engine.begin() as conn:
+            conn.execute(self._where(cell, attempt, CELLS.update()).values(state="failed"))
+        if trial is not None:
+            self._fail_trial(trial._trial_id)
+
+    def _expire(self, row) -> bool:
+        """Take a dead worker's cell back; False if it beat meanwhile, another worker took it first, or
+        its trial turned out COMPLETE (it died between telling Optuna and marking the cell done)."""
+        with self.storage.engine.begin() as conn:
+            taken = conn.execute(self._where(row.cell, row.attempt, CELLS.update())
+                                 .where(CELLS.c.state == "running", CELLS.c.beat_at < self.now - CELLS.c.grace)
+                                 .values(state="failed")).rowcount == 1
+        if not taken or row.trial_id is None:
+            return taken
+        if self._fail_trial(row.trial_id) == TrialState.COMPLETE:
+            with self.storage.engine.begin() as conn:
+                conn.execute(self._where(row.cell, row.attempt, CELLS.update()).values(state="done"))
+            return False
+        return True
+
+    def _fail_trial(self, trial_id: int) -> TrialState:
+        """FAIL the trial unless it has finished already; returns its state in the end."""
+        try:
+            self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+            return TrialState.FAIL
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return self.storage.get_trial(trial_id).state
+
+    def _where(self, cell: str, attempt: int, stmt):
+        return stmt.where(CELLS.c.study_id == self.sid, CELLS.c.cell == cell, CELLS.c.attempt == attempt)
+
+    # ------------------------------------------------------------ holding and letting go
+    def beat(self) -> None:
+        """One heartbeat for every cell this worker holds."""
+        with self.storage.engine.begin() as conn:
+            conn.execute(CELLS.update().where(CELLS.c.study_id == self.sid, CELLS.c.worker == self.worker,
+                                              CELLS.c.state == "running")
+                         .values(beat_at=self.now))
+
+    def _settle(self, c: Claimed, state: str) -> bool:
+        """Move our running claim to `state`; False if it is no longer ours (declared dead meanwhile)."""
+        with self.storage.engine.begin() as conn:
+            return conn.execute(self._where(c.cell.key, c.attempt, CELLS.update())
+                                .where(CELLS.c.worker == self.worker, CELLS.c.state == "running")
+                                .values(state=state)).rowcount == 1
+
+    def complete(self, c: Claimed, value: float) -> bool:
+        """Finish the cell and its trial; False (nothing kept) if another worker took the cell over.
+
+        Optuna first: an expirer fails the trial before rerunning the cell, so exactly one of the
+        two wins on the trial's row lock. A crash between the two steps leaves a COMPLETE trial
+        whose cell an expirer then marks done (see `_expire`).
+        """
+        try:
+            self.study.tell(c.trial, value)
+        except BaseException as e:
+            state = self.storage.get_trial(c.trial._trial_id).state
+            if state == TrialState.COMPLETE:  # told after all (the error came after the commit)
+                self._settle(c, "done")
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                return True
+            if state == TrialState.FAIL and not isinstance(e, KeyboardInterrupt):
+                return False  # an expirer failed it first: the cell is another worker's now
+            raise
+        self._settle(c, "done")
+        return True
+
+    def fail(self, c: Claimed, mark: str | None = None) -> None:
+        """Hand the cell back (it reruns from its checkpoint) and fail its trial, noting why in `mark`."""
+        if self._settle(c, "failed"):
+            try:
+                if mark:
+                    c.trial.set_user_attr(mark, True)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass
+            self._fail_trial(c.trial._trial_id)
+
+    def tidy(self) -> int:
+        """FAIL trials left RUNNING whose cell is no longer running (a worker died between two steps)."""
+        with self.storage.engine.connect() as conn:
+            ids = set(conn.execute(sa.select(CELLS.c.trial_id).where(
+                CELLS.c.study_id == self.sid, CELLS.c.state == "failed", CELLS.c.trial_id.is_not(None))).scalars())
+        stuck = [t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                 if t._trial_id in ids]
+        for tid in stuck:
+            self._fail_trial(tid)
+        return len(stuck)
+
+
+class Heartbeat:
+    """Beats for all of a worker's cells from a thread, from the first claim to the end."""
+
+    def __init__(self, board: CellBoard):
+        self.board = board
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.board.interval):
+            try:
+                self.board.beat()
+            except Exception:
+                pass  # a missed beat is retried next interval; the grace period covers a few
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()

@@ -1,0 +1,210 @@
+"""`sweep run`: open the study, choose workers and trials per worker, train here or spawn, finish.
+
+With several workers, the process the user started never touches a GPU: it only counts them. Each
+spawned worker sizes its own batch of trials from its share of the open cells and of its GPU's
+free memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from .errors import Interrupted, UsageError
+
+PER_TRIAL_BYTES = 512 * 2**20  # generous GPU memory per batched trial: a 128-image step plus Adam state
+MAX_BATCH_TRIALS = 64
+MAX_CPU_WORKERS = 8
+
+
+# ---------------------------------------------------------------- the arithmetic
+
+def plan_workers(choice: int | str, device_type: str, gpus: int, cores: int, open_cells: int) -> int:
+    """Worker processes on this machine: as asked, or one per GPU, or one single-threaded one per core."""
+    if choice != "auto":
+        return choice
+    if device_type == "cuda":
+        return max(1, min(open_cells, gpus))
+    # Small convolutions use one core well and two cores less than twice as well, so on a CPU
+    # single-threaded workers, one per core, train more trials per hour: see `python -m sweep bench`.
+    return max(1, min(open_cells, cores, MAX_CPU_WORKERS))
+
+
+def share_of(open_cells: int, workers: int) -> int:
+    """The most cells one of `workers` workers should hold at once: an even split, rounded up."""
+    return max(1, math.ceil(open_cells / max(1, workers)))
+
+
+def plan_batch_trials(choice: int | str, device_type: str, share: int, free_bytes: int | None = None,
+                      peers: int = 1) -> int:
+    """Trials one worker trains at once: as asked, or on a GPU its share of the cells as far as they fit
+    in its part of the GPU's free memory (`peers` workers share that GPU)."""
+    if choice != "auto":
+        return choice
+    if device_type == "cuda":
+        fit = int((free_bytes or 0) * 0.8 / max(1, peers)) // PER_TRIAL_BYTES
+        return max(1, min(share, MAX_BATCH_TRIALS, fit))
+    # On CPU a batched step costs each model as much as training it alone (the convolutions
+    # are compute-bound) plus the batching, so trials go one by one: see `python -m sweep bench`.
+    return 1
+
+
+# ---------------------------------------------------------------- the run
+
+def run(args, device) -> int:
+    from . import cells as C
+    from .progress import EventPipe, Progress
+    from .protocol import Protocol
+    from .storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
+    from .storage import writable_folder
+
+    storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
+    check_storage_url(storage_url)
+    checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
+    if not writable_folder(checkpoint_dir.expanduser().resolve()):
+        raise UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create or write this folder")
+    if args.eps_range and args.eps_range[0] >= args.eps_range[1]:
+        raise UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
+    data = _load_data(args)
+    protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=args.precision)
+    eps_range = tuple(args.eps_range) if args.eps_range else None
+
+    storage = open_storage(storage_url)
+    study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid"),
+                          data.source)
+    if not args.child:
+        record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)]))
+    cells = C.range_cells(args.trials) if eps_range else C.grid_cells(args.epsilons, args.trials)
+    board = C.CellBoard(study, storage, cells, eps_range, args.heartbeat_interval)
+    status = board.status()
+    n_open = len(status["open"])
+    if args.child:
+        return _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, args.share,
+                           EventPipe(), peers=args.peers)
+    workers = plan_workers(args.workers, device.type, _gpu_count(device), _cores(), n_open)
+    print(f"study '{args.study_name}' in {mask_url(storage_url)}: {len(cells)} cells, "
+          f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {n_open} to run "
+          f"on {device} ({workers} worker{'s' if workers > 1 else ''}); data {data.source} "
+          f"({len(data.train_y)} train / {len(data.test_y)} test)", flush=True)
+    progress = Progress(total=len(cells), done=len(status["done"]), elsewhere=len(status["busy"]),
+                        epochs=protocol.epochs)
+    try:
+        if workers > 1:
+            code = _spawn_workers(args, device, workers, share_of(n_open, workers), progress)
+            if code:
+                return code
+        else:
+            _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, n_open, progress)
+    finally:
+        progress.close()
+    _finish(args, study, storage_url, board)
+    return 0
+
+
+def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, share: int, events,
+                peers: int = 1) -> int:
+    import torch
+
+    from .runtime import use_fast_kernels
+    from .worker import RunConfig, run_worker
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    use_fast_kernels(device)
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else None
+    k = plan_batch_trials(args.batch_trials, device.type, max(1, share), free, peers)
+    cfg = RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
+                    batch_trials=k, checkpoint_dir=checkpoint_dir, device=device,
+                    heartbeat_interval=args.heartbeat_interval)
+    run_worker(study, storage, data.to(device), cfg, events=events)
+    return 0
+
+
+def _load_data(args):
+    from .data import load, stratified_subset
+
+    data = load(args.data_dir, args.cache_dir)
+    return stratified_subset(data, args.subset) if args.subset else data
+
+
+def _gpu_count(device) -> int:
+    import torch
+
+    # device_count() asks the driver without creating a CUDA context in this process.
+    return torch.cuda.device_count() if device.type == "cuda" and device.index is None else 1
+
+
+def _cores() -> int:
+    from .runtime import cpu_cores
+
+    return cpu_cores()
+
+
+def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
+    from .progress import relay
+
+    gpus = _gpu_count(device) if device.type == "cuda" and device.index is None else 0
+    # The workers import this very copy of the package, installed or not.
+    here = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    peers = math.ceil(workers / max(1, gpus)) if device.type == "cuda" else 1  # workers sharing one GPU
+    procs, relays = [], []
+    try:
+        for i in range(workers):
+            extra = ["--workers", "1", "--child", "--no-report", "--share", str(share), "--peers", str(peers)]
+            if gpus > 1:
+                extra += ["--device", f"cuda:{i % gpus}"]
+            if device.type == "cpu":
+                extra += ["--threads", str(max(1, _cores() // workers))]
+            # Workers report progress as event lines on stdout; this process shows them.
+            proc = subprocess.Popen([sys.executable, "-m", "sweep", *args.argv, *extra], env=env,
+                                    stdout=subprocess.PIPE, text=True, bufsize=1)
+            procs.append(proc)
+            relays.append(threading.Thread(target=relay, args=(proc.stdout, progress), daemon=True))
+            relays[-1].start()
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        _stop(procs)
+        raise Interrupted(f"{workers} workers stopped")
+    finally:
+        for t in relays:
+            t.join(timeout=10)
+    if any(codes):
+        print(f"sweep: {sum(c != 0 for c in codes)} of {workers} workers failed (exit codes {codes})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """After Ctrl-C: a terminal sent it to every worker already; pass it on to any that did not get it."""
+    for p in procs:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        p.wait()
+
+
+def _finish(args, study, storage_url, board) -> None:
+    from .report import per_epsilon_table, trials_frame, write_report
+    from .storage import mask_url
+
+    board.tidy()
+    status = board.status()
+    if status["busy"] or status["open"]:
+        print(f"{len(status['busy']) + len(status['open'])} of {len(board.cells)} cells are not done "
+              "(running elsewhere, or left by a dead worker and retried once its heartbeat is stale): rerun to finish")
+    frame = trials_frame(study)
+    if len(frame):
+        print(per_epsilon_table(frame).to_string(float_format=lambda v: f"{v:.4f}"))
+    if not args.no_report:
+        out = write_report(study, Path(args.report_dir), storage_url=storage_url)
+        print(f"report: {out}")
+    print(f"dashboard: optuna-dashboard --host 127.0.0.1 {mask_url(storage_url)}")

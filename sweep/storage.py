@@ -1,0 +1,217 @@
+"""The study database: URLs, opening it, sweep's own tables beside Optuna's, and the study itself.
+
+Any number of workers may start at the same instant, on a fresh study or an empty database. So
+table creation is serialised (an advisory lock on PostgreSQL; a retry where the database has no
+such lock), and the study's protocol is fixed by whoever first inserts its row into
+`sweep_studies`: every other worker reads it from there at once, before or after the Optuna study
+itself exists, and is refused in one line if its own protocol differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import time
+import warnings
+from pathlib import Path
+
+import optuna
+import sqlalchemy as sa
+
+from . import __version__
+from .errors import UsageError
+
+METRIC_NAME = "val_acc"  # the objective, as the dashboard names it
+QUESTION = "How does label smoothing change overfitting of a fixed CNN on CIFAR-10?"
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+META = sa.MetaData()
+STUDIES = sa.Table(
+    "sweep_studies", META,
+    sa.Column("study_name", sa.String(512), primary_key=True),
+    sa.Column("protocol", sa.Text, nullable=False),  # JSON of study_protocol(): what every trial shares
+)
+
+
+# ---------------------------------------------------------------- URLs
+
+def mask_url(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse a URL that cannot work before anything is created."""
+    shown = mask_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:
+        raise UsageError(f"--storage {shown}: not a database URL (e.g. sqlite:///studies/x.db or postgresql://user@host/db)")
+    try:
+        parsed.get_dialect()
+    except Exception as e:
+        raise UsageError(f"--storage {shown}: unsupported database scheme '{parsed.drivername}' ({type(e).__name__})")
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise UsageError(f"--storage {shown}: a SQLite study needs a file path, e.g. sqlite:///studies/x.db")
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not writable_folder(folder):
+            raise UsageError(f"--storage {shown}: cannot write the study database in {folder}")
+
+
+def writable_folder(folder: Path) -> bool:
+    """Whether `folder` exists as a writable folder or can be created: checked before anything starts."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    return existing is not None and existing.is_dir() and os.access(existing, os.W_OK)
+
+
+# ---------------------------------------------------------------- opening
+
+def _engine_kwargs(backend: str) -> dict:
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": 120}}  # local workers share one file: wait for its lock
+    if backend == "postgresql":
+        return {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    return {"pool_pre_ping": True}
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's storage, safe to open from many processes at the same instant on an empty database."""
+    check_storage_url(url)
+    parsed = sa.engine.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    kwargs = _engine_kwargs(backend)
+    engine = sa.create_engine(url, **kwargs)
+    try:
+        return _once(engine, lambda: optuna.storages.RDBStorage(url, engine_kwargs=kwargs))
+    except UsageError:
+        raise
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"cannot open storage {mask_url(url)}: {reason.replace(url, mask_url(url))}")
+    finally:
+        engine.dispose()
+
+
+def ensure_tables(storage: optuna.storages.RDBStorage) -> None:
+    """sweep's tables beside Optuna's; made only once a study is known to be sweep's."""
+    from .cells import CELLS  # noqa: F401  (registers the claims table in META)
+
+    _once(storage.engine, lambda: META.create_all(storage.engine, checkfirst=True))
+    inspector = sa.inspect(storage.engine)
+    for table in META.sorted_tables:
+        missing = {c.name for c in table.columns} - {c["name"] for c in inspector.get_columns(table.name)}
+        if missing:  # made by another version of sweep
+            raise UsageError(f"table {table.name} in this database lacks {', '.join(sorted(missing))}: it was made by "
+                             "another version of sweep; use another database")
+
+
+def _once(engine: sa.Engine, create, tries: int = 8):
+    """Run a table-creating step under PostgreSQL's advisory lock, or retry where there is none."""
+    for attempt in range(tries):
+        try:
+            with _creation_lock(engine):
+                return create()
+        except (sa.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+            # Without an advisory lock two workers can both find a table missing and both create it.
+            if attempt == tries - 1 or not _lost_creation_race(e):
+                raise
+            time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _creation_lock(engine: sa.Engine):
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = 0x5357_4545_5001  # any constant: one lock for table creation by sweep in this database
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+def _lost_creation_race(e: Exception) -> bool:
+    text = f"{e} {e.__cause__}".lower()
+    return isinstance(e, sa.exc.IntegrityError) or "already exists" in text or "database is locked" in text
+
+
+# ---------------------------------------------------------------- the study
+
+def study_protocol(protocol, data, sampling: str) -> dict:
+    """What every trial of a study shares; a rerun with any of it changed is refused."""
+    return {**protocol.study_attrs(), "data_fingerprint": data.fingerprint, "sampling": sampling,
+            "sweep_version": __version__}
+
+
+def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str) -> optuna.Study:
+    """Load or create the study; refuse one whose protocol differs or that sweep did not make."""
+    exists = name in {s.study_name for s in storage.get_all_studies()}
+    recorded = _recorded_protocol(storage, name)
+    if exists and recorded is None:
+        # Made by another tool (or by a sweep older than the sweep_studies table).
+        recorded = optuna.load_study(study_name=name, storage=storage).user_attrs.get("protocol")
+        if recorded is None:
+            raise UsageError(f"study '{name}' was not made by sweep (no recorded protocol); choose another --study-name")
+    ensure_tables(storage)
+    if recorded is None:
+        recorded = _claim_protocol(storage, name, expected)
+    if recorded != expected:
+        diffs = ", ".join(f"{k}: study has {recorded.get(k)!r}, this run {expected.get(k)!r}"
+                          for k in sorted(set(recorded) | set(expected)) if recorded.get(k) != expected.get(k))
+        raise UsageError(f"study '{name}' was run with another protocol ({diffs}); use another --study-name")
+    try:
+        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=name, storage=storage)
+    if study.user_attrs.get("protocol") is None:  # the same values from every racing worker
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([METRIC_NAME])
+        study.set_user_attr("data_source", data_source)
+        study.set_user_attr("question", QUESTION)
+        study.set_user_attr("protocol", expected)
+    return study
+
+
+def _recorded_protocol(storage, name: str) -> dict | None:
+    if not sa.inspect(storage.engine).has_table(STUDIES.name):
+        return None
+    with storage.engine.connect() as conn:
+        text = conn.execute(sa.select(STUDIES.c.protocol).where(STUDIES.c.study_name == name)).scalar()
+    return None if text is None else json.loads(text)
+
+
+def _claim_protocol(storage, name: str, expected: dict) -> dict:
+    """The first worker to insert the row fixes the protocol; the others read the winner's."""
+    try:
+        with storage.engine.begin() as conn:
+            conn.execute(STUDIES.insert().values(study_name=name, protocol=json.dumps(expected)))
+        return expected
+    except sa.exc.IntegrityError:
+        return _recorded_protocol(storage, name)
+
+
+def record_command(study: optuna.Study, command: str) -> None:
+    """One attribute per command: processes started together never overwrite each other's."""
+    study.set_user_attr(f"command:{time.time():.6f}:{os.getpid()}", command)
+
+
+def recorded_commands(study: optuna.Study) -> list[str]:
+    """The commands that made the study, in the order they started."""
+    attrs = study.user_attrs
+    keyed = sorted((k for k in attrs if k.startswith("command:")), key=lambda k: float(k.split(":")[1]))
+    return list(attrs.get("commands", [])) + [attrs[k] for k in keyed]

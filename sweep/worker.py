@@ -1,0 +1,211 @@
+"""A worker: claim open cells, train them, record every epoch, until no cell is left."""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import optuna
+import torch
+
+from .cells import Cell, CellBoard, Claimed, Heartbeat
+from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
+from .data import Cifar
+from .errors import Interrupted
+from .protocol import Protocol
+from .runtime import machine_name
+from .train import Checkpoint, train
+
+FINAL_KEYS = ("train_acc", "val_acc", "train_nll", "val_nll", "val_loss", "val_ece",
+              "train_loss_running", "train_acc_running")
+
+
+@dataclass
+class RunConfig:
+    protocol: Protocol
+    cells: list[Cell]
+    eps_range: tuple[float, float] | None
+    batch_trials: int
+    checkpoint_dir: Path
+    device: torch.device
+    heartbeat_interval: float = 20.0
+
+
+class Events:
+    """What a worker tells about its progress (see sweep/progress.py); by default nobody listens."""
+
+    def started(self, cells: Sequence[str], resumed_epoch: int = 0) -> None: ...
+    def epoch(self, cells: Sequence[str], epoch: int, seconds: float) -> None: ...
+    def finished(self, cell: str, line: str, counted: bool = True) -> None: ...
+
+
+def trial_line(c: Claimed, m: dict) -> str:
+    return (f"trial {c.trial.number}: eps={c.eps:.4g} seed={c.seed} train_acc={m['train_acc']:.4f} "
+            f"val_acc={m['val_acc']:.4f} gap={m['gap']:+.4f} ({m['seconds']:.0f} s)")
+
+
+class EpochWriter:
+    """Per-epoch bookkeeping (Optuna reports, history, checkpoints) done in order by a thread.
+
+    The next epoch trains meanwhile: for 20 trials these writes take about 0.3 s per epoch on a
+    local SQLite file, which matters when an epoch of all 20 takes about a second on a GPU.
+    """
+
+    def __init__(self):
+        self.queue: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(job)
+
+    def _work(self) -> None:
+        while (job := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    job()
+                except BaseException as e:  # re-raised in the training thread
+                    self.error = e
+
+    def close(self) -> None:
+        """Wait for every submitted job; a failed job's error is left in `error`."""
+        self.queue.put(None)
+        self.thread.join()
+
+
+Trainer = Callable[..., list[list[dict]]]  # train's signature; tests put a stand-in here
+
+
+def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events: Events = Events(),
+               trainer: Trainer = train) -> int:
+    """Claim and train open cells until none is left; returns how many trials this worker finished."""
+    board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval)
+    finished = 0
+    with Heartbeat(board):
+        while True:
+            claimed = board.claim(cfg.batch_trials)
+            if not claimed:
+                status = board.status()
+                if not status["busy"] and not status["open"]:
+                    return finished
+                # Cells held by other workers: wait until they finish, or until a dead worker's
+                # heartbeat goes stale and its cell reopens here.
+                if not status["open"]:
+                    time.sleep(min(cfg.heartbeat_interval, 5))
+                continue
+            try:
+                for group in _by_start_epoch(claimed, cfg, study):
+                    finished += _run_group(study, board, data, cfg, group, events, trainer)
+            except KeyboardInterrupt:
+                for c in claimed:  # those not finished: the group that trained and any still waiting
+                    board.fail(c, mark="interrupted")
+                raise Interrupted("the trials this worker held are marked FAIL")
+            except BaseException:
+                for c in claimed:
+                    board.fail(c)
+                raise
+
+
+def _ckpt_key(study: optuna.Study, p: Protocol) -> dict:
+    return checkpoint_key(study.study_name, study.user_attrs.get("protocol"), p.label_smoothing, p.seed)
+
+
+def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, study) -> Iterator[list[tuple[Claimed, Checkpoint | None]]]:
+    """Trials trained together must be at the same epoch: group fresh cells and each resume point."""
+    groups: dict[int, list] = {}
+    for c in claimed:
+        p = replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed)
+        ckpt = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), _ckpt_key(study, p))
+        groups.setdefault(ckpt.epoch if ckpt else 0, []).append((c, ckpt))
+    return iter(groups.values())
+
+
+def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Events, trainer: Trainer) -> int:
+    claimed = [c for c, _ in group]
+    keys = [c.cell.key for c in claimed]
+    protocols = [replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed) for c in claimed]
+    paths = [checkpoint_path(cfg.checkpoint_dir, c.cell) for c in claimed]
+    start = group[0][1].epoch if group[0][1] else 0
+    lost: set[int] = set()  # trials another worker took over (this one missed its heartbeats)
+
+    def kept(k: int, write: Callable[[], None]) -> None:
+        """Write for trial k unless it was taken over; a taken-over trial is left alone from then on."""
+        if k not in lost:
+            try:
+                write()
+            except optuna.exceptions.UpdateFinishedTrialError:
+                lost.add(k)
+
+    for k, (c, ckpt) in enumerate(group):
+        kept(k, lambda: _describe(c, ckpt, len(group), cfg))
+    events.started(keys, start)
+
+    def record(epoch: int, histories: list[list[dict]], checkpoints: list[Checkpoint | None]) -> None:
+        for k, c in enumerate(claimed):
+            kept(k, lambda: (c.trial.report(histories[k][-1]["val_acc"], epoch),
+                             c.trial.set_user_attr("history", _jsonable(histories[k]))))
+            if checkpoints[k] is not None and k not in lost:
+                save_checkpoint(paths[k], checkpoints[k], _ckpt_key(study, protocols[k]))
+
+    def on_epoch(epoch: int, histories, checkpoint) -> None:
+        # Copied now, while training waits: the next epoch changes the weights in place.
+        last = epoch == cfg.protocol.epochs
+        snapshot = ([list(h) for h in histories], [None if last else checkpoint(k) for k in range(len(claimed))])
+        writer.submit(lambda: record(epoch, *snapshot))
+        h = histories[0][-1]
+        events.epoch(keys, epoch, h["epoch_seconds"] + h["eval_seconds"])
+
+    writer = EpochWriter()
+    try:
+        histories = trainer(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch)
+    finally:
+        writer.close()  # interrupted or not, the epochs trained so far are recorded
+    if writer.error is not None:
+        raise writer.error
+    done = 0
+    for k, (c, hist, path) in enumerate(zip(claimed, histories, paths)):
+        metrics = final_metrics(hist)
+        kept(k, lambda: [c.trial.set_user_attr(key, value) for key, value in metrics.items()])
+        if k not in lost and board.complete(c, metrics["val_acc"]):
+            path.unlink(missing_ok=True)
+            done += 1
+            events.finished(c.cell.key, trial_line(c, metrics))
+        else:
+            events.finished(c.cell.key, f"trial {c.trial.number}: {c.cell.key} was taken over by another worker "
+                                        "(this one missed its heartbeats); its result is not kept", counted=False)
+    return done
+
+
+def _describe(c: Claimed, ckpt: Checkpoint | None, together: int, cfg: RunConfig) -> None:
+    c.trial.set_user_attr("device", str(cfg.device))
+    c.trial.set_user_attr("threads", torch.get_num_threads())
+    c.trial.set_user_attr("machine", machine_name(cfg.device))
+    c.trial.set_user_attr("trials_together", together)
+    c.trial.set_user_attr("resumed_from_epoch", ckpt.epoch if ckpt else 0)
+    for h in ckpt.history if ckpt else []:
+        c.trial.report(h["val_acc"], h["epoch"])
+
+
+def final_metrics(history: list[dict]) -> dict:
+    last = history[-1]
+    m = {k: last[k] for k in FINAL_KEYS}
+    m["gap"] = last["train_acc"] - last["val_acc"]
+    m["nll_gap"] = last["val_nll"] - last["train_nll"]
+    m["seconds"] = sum(h["epoch_seconds"] + h["eval_seconds"] for h in history)
+    return m
+
+
+def _jsonable(history: list[dict]) -> list[dict]:
+    """NaN (empty reliability bins) is not JSON: store None."""
+    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    return json.loads(json.dumps([{k: ([clean(x) for x in v] if isinstance(v, list) else clean(v))
+                                   for k, v in h.items()} for h in history]))
