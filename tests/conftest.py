@@ -3,6 +3,7 @@
 import hashlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -99,9 +100,15 @@ def cli(workdir, folder_data, capsys):
     return run
 
 
+def _default_sigint() -> None:
+    # A run started in the background (`cmd &`) inherits SIGINT ignored, and Python then never
+    # raises KeyboardInterrupt: give the worker what a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def sweep_process(*args, cwd, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "sweep", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "sweep", *args], cwd=cwd, env=env, preexec_fn=_default_sigint,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
