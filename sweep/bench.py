@@ -262,7 +262,7 @@ class Peak:
 
     def block(self, device: torch.device, calls: int, keep: bool = True) -> None:
         """Time `calls` matmuls with this peak's threads (a warm-up when not `keep`)."""
-        n = PEAK_SIZE["cuda" if device.type == "cuda" else "cpu"]
+        n = _peak_n(device)
         a, b = (torch.randn(n, n, device=device).to(DTYPES[self.precision]) for _ in range(2))
         before = torch.get_num_threads()
         torch.set_num_threads(self.threads)
@@ -276,6 +276,10 @@ class Peak:
                     self.gflops.append(2 * n**3 / (time.perf_counter() - t0) / 1e9)
         finally:
             torch.set_num_threads(before)
+
+
+def _peak_n(device: torch.device) -> int:
+    return PEAK_SIZE["cuda" if device.type == "cuda" else "cpu"]
 
 
 def peaks_for(benches: list[Bench]) -> dict[tuple[str, int], Peak]:
@@ -422,7 +426,7 @@ def _notes(rows, evals, device, peaks: list[Peak]) -> list[str]:
     one = next(r for r in rows[1:] if r["K"] == 1)
     seed_epoch, own_epoch = rows[0]["s_per_epoch_per_trial"] + evals["seed"], one["s_per_epoch_per_trial"] + evals["project"]
     forward = sum(macs for macs, _ in LAYERS.values())
-    n = PEAK_SIZE["cuda" if device.type == "cuda" else "cpu"]
+    n = _peak_n(device)
     mem = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
            else "peak RSS (VmHWM, reset per block) of this process, or the sum over the worker processes "
                 "of the multi-process path; the seed loader's worker processes not included")

@@ -208,8 +208,7 @@ class CellBoard:
         return Claimed(cell, trial, eps, seed, attempt)
 
     def _release(self, cell: str, attempt: int, trial: optuna.Trial | None) -> None:
-        with self.storage.engine.begin() as conn:
-            conn.execute(self._where(cell, attempt, CELLS.update()).values(state="failed"))
+        self._settle(cell, attempt, "failed")
         if trial is not None:
             self._fail_trial(trial._trial_id)
 
@@ -247,10 +246,10 @@ class CellBoard:
                                               CELLS.c.state == "running")
                          .values(beat_at=self.now))
 
-    def _settle(self, c: Claimed, state: str) -> bool:
+    def _settle(self, cell: str, attempt: int, state: str) -> bool:
         """Move our running claim to `state`; False if it is no longer ours (declared dead meanwhile)."""
         with self.storage.engine.begin() as conn:
-            return conn.execute(self._where(c.cell.key, c.attempt, CELLS.update())
+            return conn.execute(self._where(cell, attempt, CELLS.update())
                                 .where(CELLS.c.worker == self.worker, CELLS.c.state == "running")
                                 .values(state=state)).rowcount == 1
 
@@ -266,19 +265,19 @@ class CellBoard:
         except BaseException as e:
             state = self.storage.get_trial(c.trial._trial_id).state
             if state == TrialState.COMPLETE:  # told after all (the error came after the commit)
-                self._settle(c, "done")
+                self._settle(c.cell.key, c.attempt, "done")
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 return True
             if state == TrialState.FAIL and not isinstance(e, KeyboardInterrupt):
                 return False  # an expirer failed it first: the cell is another worker's now
             raise
-        self._settle(c, "done")
+        self._settle(c.cell.key, c.attempt, "done")
         return True
 
     def fail(self, c: Claimed, mark: str | None = None) -> None:
         """Hand the cell back (it reruns from its checkpoint) and fail its trial, noting why in `mark`."""
-        if self._settle(c, "failed"):
+        if self._settle(c.cell.key, c.attempt, "failed"):
             try:
                 if mark:
                     c.trial.set_user_attr(mark, True)

@@ -148,7 +148,7 @@ def _cores() -> int:
 def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
     from .progress import relay
 
-    gpus = _gpu_count(device) if device.type == "cuda" and device.index is None else 0
+    gpus = _gpu_count(device) if device.type == "cuda" else 0
     # The workers import this very copy of the package, installed or not.
     here = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}

@@ -69,20 +69,29 @@ def portable_paths(text: str, cwd: str | os.PathLike) -> str:
 
 # ---------------------------------------------------------------- tables
 
+def _by_epoch(history) -> list[dict]:
+    """The epochs that have a validation NLL, in order."""
+    return sorted((h for h in history if _finite(h.get("val_nll"))), key=lambda h: h["epoch"])
+
+
+def _lowest(rows: list[dict]) -> dict:
+    return min(rows, key=lambda h: h["val_nll"])  # min keeps the first of equals: the earliest epoch
+
+
 def nll_onset(history) -> int:
     """The epoch of the lowest validation NLL (the first one on ties): where overfitting starts to cost NLL."""
-    rows = sorted((h for h in history if _finite(h.get("val_nll"))), key=lambda h: h["epoch"])
+    rows = _by_epoch(history)
     if not rows:
         raise ValueError("no epoch with a validation NLL")
-    return int(min(rows, key=lambda h: h["val_nll"])["epoch"])
+    return int(_lowest(rows)["epoch"])
 
 
 def onset_fields(history) -> dict:
     """best_epoch, best_val_acc (there), val_nll_min and nll_rise (final − lowest); NaN without a history."""
-    rows = sorted((h for h in history if _finite(h.get("val_nll"))), key=lambda h: h["epoch"])
+    rows = _by_epoch(history)
     if not rows:
         return {k: math.nan for k in (*ONSET, "last_epoch")}
-    best = next(h for h in rows if h["epoch"] == nll_onset(rows))
+    best = _lowest(rows)
     return {"best_epoch": int(best["epoch"]), "best_val_acc": best.get("val_acc", math.nan),
             "val_nll_min": best["val_nll"], "nll_rise": rows[-1]["val_nll"] - best["val_nll"],
             "last_epoch": int(rows[-1]["epoch"])}
@@ -429,9 +438,9 @@ def state_counts(study: optuna.Study) -> dict[str, int]:
     return counts
 
 
-def _pm(summary_row, metric, pct=True) -> str:
+def _pm(summary_row, metric) -> str:
     mean, lo, hi = summary_row[f"{metric}_mean"], summary_row[f"{metric}_ci_lo"], summary_row[f"{metric}_ci_hi"]
-    scale = 100 if pct else 1
+    scale = _scale(metric)
     if math.isnan(lo):
         return f"{mean * scale:.2f}"
     return f"{mean * scale:.2f} ± {(hi - lo) / 2 * scale:.2f}"
@@ -443,6 +452,11 @@ def _scale(metric: str) -> float:
 
 def _diff_unit(metric: str) -> str:
     return "pp" if UNITS[metric][1] in ("%", "pp") else UNITS[metric][1]
+
+
+def _digits(metric: str) -> int:
+    """Decimals shown: 2 for percentages and pp, 3 for nats, 1 for anything else (epochs)."""
+    return 2 if _scale(metric) == 100 else 3 if UNITS[metric][1] == "nats" else 1
 
 
 def _duration(seconds: float) -> str:
@@ -529,7 +543,7 @@ def _results_table(summary: pd.DataFrame) -> list[str]:
     for _, r in summary.iterrows():
         n = f"{int(r.n)}" + (" (one seed)" if r.n == 1 else "")
         lines.append(f"| {r.eps:g} | {n} | {_pm(r, 'train_acc')} | {_pm(r, 'val_acc')} | {_pm(r, 'gap')} | "
-                     f"{_pm(r, 'val_nll', pct=False)} | {_pm(r, 'nll_gap', pct=False)} | {_pm(r, 'val_ece')} |")
+                     f"{_pm(r, 'val_nll')} | {_pm(r, 'nll_gap')} | {_pm(r, 'val_ece')} |")
     return lines
 
 
@@ -544,8 +558,7 @@ def _curve_lines(summary: pd.DataFrame) -> list[str]:
         eps, means = summary.eps.to_numpy()[~np.isnan(means)], means[~np.isnan(means)]
         if len(means) < 2:
             continue
-        digits = 2 if _scale(m) == 100 else 3
-        values = ", ".join(f"{v:.{digits}f} (ε = {e:g})" for e, v in zip(eps, means))
+        values = ", ".join(f"{v:.{_digits(m)}f} (ε = {e:g})" for e, v in zip(eps, means))
         hi, lo = eps[int(np.argmax(means))], eps[int(np.argmin(means))]
         where = f"highest at ε = {hi:g}, lowest at ε = {lo:g}; " if trend_words(means) != "flat" else ""
         out.append(f"- {name[0].upper() + name[1:]} ({unit}): {values}; {where}{trend_words(means)} with ε.")
@@ -575,8 +588,7 @@ def target_check(eps: float, val: float, train: float) -> str:
 
 
 def _signed(row, metric) -> str:
-    s, unit = _scale(metric), _diff_unit(metric)
-    digits = 2 if s == 100 else 3 if unit == "nats" else 1
+    s, digits = _scale(metric), _digits(metric)
     if "lo" not in row or pd.isna(row["lo"]):
         return f"{row['diff'] * s:+.{digits}f}"
     return f"{row['diff'] * s:+.{digits}f} [{row['lo'] * s:+.{digits}f}, {row['hi'] * s:+.{digits}f}]"
@@ -602,7 +614,7 @@ def _comparison_section(comparisons: pd.DataFrame) -> list[str]:
             lines.append(f"| {name} ({unit}) | {r.eps:g} | {n} | {_signed(r, r.metric)} | – | – | – | {r.note} |")
             continue
         verdict = "**significant**" if r.significant else \
-            f"not significant (MDD {r.mdd * _scale(r.metric):.{2 if _scale(r.metric) == 100 else 3}f})"
+            f"not significant (MDD {r.mdd * _scale(r.metric):.{_digits(r.metric)}f})"
         lines.append(f"| {name} ({unit}) | {r.eps:g} | {n} | {_signed(r, r.metric)} | {r.df:.1f} | {r.p:.3g} | "
                      f"{r.p_holm:.3g} | {verdict} |")
     return lines + [""]
@@ -614,7 +626,7 @@ def _onset_section(trials: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
              "rise is the last epoch's validation NLL minus that lowest value.", ""]
     for _, r in summary.iterrows():
         g = trials[trials.eps == r.eps]
-        before = int((g.best_epoch < g.last_epoch).sum())
+        before, _ = _before_last(trials, r.eps)
         if r.n < 2:
             lines.append(f"- ε = {r.eps:g} (one seed): lowest validation NLL at epoch {r.best_epoch_mean:g}"
                          f"{' before' if before else ', not before'} the last epoch ({g.last_epoch.max():g}); "

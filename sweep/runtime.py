@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 from pathlib import Path
@@ -18,6 +19,7 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+@functools.cache  # read once per process, not per trial
 def machine_name(device: torch.device) -> str:
     """What trained a trial, for the report: the GPU's name, or the CPU's model, cores and vector ISA."""
     if device.type == "cuda":
