@@ -386,7 +386,7 @@ def _peak_mib(device: torch.device) -> float:
 
 
 def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float, peaks: list[Peak]) -> str:
-    from .report import portable_paths
+    from .report.paths import portable_paths
 
     threads = "" if device.type == "cuda" else f", {torch.get_num_threads()} threads"
     lines = ["# Benchmark: the seed's training loop against this project's paths", "",

@@ -50,12 +50,22 @@ def epsilon_list(text: str) -> list[float]:
     return values
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def auto_or_positive(text: str) -> int | str:
     return "auto" if text == "auto" else positive_int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .protocol import DEFAULT_EPSILONS
+    from .protocol import DEFAULT_EPSILONS, MARGIN_NATS, MARGIN_PP
 
     parser = Parser(prog="python -m sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -90,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-dir", help="per-epoch checkpoints (default studies/<study-name>/checkpoints)")
     run.add_argument("--heartbeat-interval", type=positive_int, default=20,
                      help="seconds between trial heartbeats; a worker silent for 3 intervals is taken as dead (default 20)")
+    run.add_argument("--equivalence-pp", type=positive_float, default=MARGIN_PP, metavar="PP",
+                     help="equivalence margin for accuracies, the gap and ECE, in percentage points; fixed with "
+                          f"the study (default {MARGIN_PP})")
+    run.add_argument("--equivalence-nats", type=positive_float, default=MARGIN_NATS, metavar="NATS",
+                     help=f"equivalence margin for NLL and the NLL gap, in nats; fixed with the study (default {MARGIN_NATS})")
     run.add_argument("--report-dir", default="reports", help="where the report is written (default reports)")
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -75,7 +75,8 @@ def run(args, device) -> int:
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
     storage = open_storage(storage_url)
-    study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid"),
+    study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid",
+                                                                  args.equivalence_pp, args.equivalence_nats),
                           data.source)
     if not args.child:
         record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)]))

@@ -24,3 +24,9 @@ class Protocol:
 
 PROTOCOL = Protocol()
 DEFAULT_EPSILONS = (0.0, 0.05, 0.1, 0.2)  # the ε grid a study samples unless told otherwise
+
+# Equivalence margins, fixed with the study before any trial runs: a difference against ε = 0 whose
+# 90 % CI lies inside ±margin is "equivalent" (TOST at α = 0.05); anything else short of a
+# significant difference is "inconclusive".
+MARGIN_PP = 1.0  # accuracies, the accuracy gap and ECE, in percentage points
+MARGIN_NATS = 0.02  # validation NLL and the NLL gap, in nats

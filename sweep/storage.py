@@ -151,10 +151,12 @@ def _lost_creation_race(e: Exception) -> bool:
 
 # ---------------------------------------------------------------- the study
 
-def study_protocol(protocol, data, sampling: str) -> dict:
-    """What every trial of a study shares; a rerun with any of it changed is refused."""
+def study_protocol(protocol, data, sampling: str, margin_pp: float, margin_nats: float) -> dict:
+    """What every trial of a study shares, and the analysis fixed in advance (the equivalence
+    margins); a rerun with any of it changed is refused."""
     return {**protocol.study_attrs(), "data_fingerprint": data.fingerprint, "sampling": sampling,
-            "sweep_version": __version__}
+            "sweep_version": __version__, "equivalence_margin_pp": margin_pp,
+            "equivalence_margin_nats": margin_nats}
 
 
 def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str) -> optuna.Study:

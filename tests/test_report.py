@@ -16,9 +16,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 from scipy import stats
 
-from sweep.report import (comparisons_frame, holm, min_detectable_difference, nll_onset, onset_fields,
-                          portable_paths, smoothed_loss_floor, t_interval, target_check, trend_words, welch,
-                          write_report)
+from sweep.report import portable_paths, write_report
+from sweep.report.analysis import comparisons_frame, curve, shape_words
+from sweep.report.markdown import target_check
+from sweep.report.stats import holm, t_interval
+from sweep.report.tables import nll_onset, onset_fields, smoothed_loss_floor
 
 T_975 = {2: 4.302652729911275, 3: 3.182446305284263}  # Student t quantiles, from tables
 DIST = {"label_smoothing": FloatDistribution(0.0, 1.0), "seed": IntDistribution(0, 2**31 - 1)}
@@ -61,40 +63,11 @@ def test_t_interval_matches_the_textbook_formula():
     assert math.isnan(t_interval([0.5])[2])
 
 
-def test_welch_against_the_formula_by_hand():
-    # Equal n and SDs: a = 1..5, b = 3..7 -> means 3 and 5, s² = 2.5 each, se = sqrt(2.5/5 + 2.5/5) = 1,
-    # df = 1² / (0.5²/4 + 0.5²/4) = 8, t = −2; t_{0.975,8} = 2.306004 and two-sided p(|T_8| > 2) = 0.08052 (tables).
-    res = welch([1, 2, 3, 4, 5], [3, 4, 5, 6, 7])
-    assert res["diff"] == -2 and res["t"] == pytest.approx(-2) and res["df"] == pytest.approx(8)
-    assert (res["lo"], res["hi"]) == pytest.approx((-2 - 2.306004, -2 + 2.306004), abs=1e-5)
-    assert res["p"] == pytest.approx(0.08052, abs=1e-4)
-    # Unequal: a = [1, 2, 3] (s² = 1, n 3), b = [4, 6] (s² = 2, n 2): se² = 1/3 + 1 = 4/3,
-    # df = (4/3)² / ((1/3)²/2 + 1²/1) = (16/9) / (19/18) = 32/19, t = (2 − 5) / sqrt(4/3).
-    res = welch([1, 2, 3], [4, 6])
-    se, df = math.sqrt(4 / 3), 32 / 19
-    assert res["df"] == pytest.approx(df) and res["t"] == pytest.approx(-3 / se)
-    assert res["p"] == pytest.approx(2 * stats.t.sf(3 / se, df))
-    assert res["hi"] - res["lo"] == pytest.approx(2 * stats.t.ppf(0.975, df) * se)
-    with pytest.raises(ValueError):
-        welch([1.0], [1.0, 2.0])
-
-
 def test_holm_by_hand():
     # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> running max 0.03, 0.06, 0.06
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # 0.5 x 2 = 1.0, then the max keeps 1.0 for 0.6
     assert holm([0.02]) == pytest.approx([0.02]) and holm([]) == []
-
-
-def test_min_detectable_difference_by_hand():
-    # sd 1, n 5 on both sides: df = (2/5)² / (2 · (1/5)²/4) = 8; t_{0.975,8} = 2.306004, t_{0.80,8} = 0.888889
-    # (tables), so MDD = (2.306004 + 0.888889) · sqrt(1/5 + 1/5) = 2.02062.
-    assert min_detectable_difference(1.0, 5, 1.0, 5) == pytest.approx(3.194893 * math.sqrt(0.4), abs=1e-5)
-    # Unequal, as in the Welch case above: df = 32/19, se = sqrt(4/3).
-    df = 32 / 19
-    expected = (stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * math.sqrt(4 / 3)
-    assert min_detectable_difference(1.0, 3, math.sqrt(2), 2) == pytest.approx(expected)
-    assert min_detectable_difference(1.0, 5, 1.0, 5, power=0.5) == pytest.approx(2.306004 * math.sqrt(0.4), abs=1e-5)
 
 
 def test_nll_onset_on_crafted_histories():
@@ -104,8 +77,11 @@ def test_nll_onset_on_crafted_histories():
     assert nll_onset(hist([2.0, 1.5, 1.2, 1.1])) == 4  # still falling: the last epoch
     assert nll_onset(list(reversed(hist([2.0, 1.5, 1.2, 1.3])))) == 3  # order of the records does not matter
     fields = onset_fields(hist([2.0, 1.5, 1.2, 1.3, 1.6]))
-    assert fields == pytest.approx({"best_epoch": 3, "best_val_acc": 0.53, "val_nll_min": 1.2, "nll_rise": 0.4,
-                                    "last_epoch": 5})
+    # Noise from the second half (1.2, 1.3, 1.6): one second difference, 0.2, so σ = 0.2 / √6 and 3σ ≈ 0.245.
+    assert fields == pytest.approx({"best_epoch": 3, "val_nll_min": 1.2, "nll_rise": 0.4, "last_epoch": 5,
+                                    "nll_noise": 0.2 / math.sqrt(6), "rises": 1.0})
+    # A rise within the jitter does not count: 1.20, 1.22, 1.19, 1.21 has noise ≈ 0.02 and rises 0.02.
+    assert onset_fields(hist([2.0, 1.5, 1.3, 1.20, 1.22, 1.19, 1.21]))["rises"] == 0.0
     assert math.isnan(onset_fields([])["best_epoch"])
 
 
@@ -124,13 +100,6 @@ def test_portable_paths():
         assert portable_paths(kept, cwd) == kept
 
 
-def test_trend_words():
-    assert trend_words([1, 2, 3]) == "rises monotonically"
-    assert trend_words([3, 2, 2, 1]) == "falls monotonically"
-    assert trend_words([5, 3, 4]) == "not monotone: falls, then rises"
-    assert trend_words([1, 1]) == "flat"
-
-
 def test_target_names_the_failing_side():
     assert target_check(0.1, 0.701, 0.790) == \
         "ε = 0.1: val 70.1 % (fails: not above 85 %), train 79.0 % (meets: below 92 %)"
@@ -138,15 +107,69 @@ def test_target_names_the_failing_side():
 
 
 def test_comparisons_on_the_hand_built_values():
-    trials = pd.DataFrame([{"eps": e, "val_acc": v} for e, s in VALUES.items() for _, v in s])
+    trials = pd.DataFrame([{"eps": e, "seed": i, "val_acc": v} for e, s in VALUES.items() for i, (_, v) in enumerate(s)])
     cmp = comparisons_frame(trials, ("val_acc",)).set_index("eps")
-    assert list(cmp.index) == [0.1, 0.2]
-    a, b = np.array([0.74, 0.75, 0.76]), np.array([0.70, 0.72, 0.71])
-    t = (a.mean() - b.mean()) / math.sqrt(a.var(ddof=1) / 3 + b.var(ddof=1) / 3)
-    assert cmp.loc[0.1, "t"] == pytest.approx(t) and cmp.loc[0.1, "diff"] == pytest.approx(0.04)
+    assert list(cmp.index) == [0.1, 0.2] and set(cmp.method) == {"paired t"}
+    a, b = np.array([0.74, 0.75, 0.76]), np.array([0.70, 0.72, 0.71])  # seeds 0, 1, 2 at ε = 0.1 and ε = 0
+    ref = stats.ttest_rel(a, b)
+    assert cmp.loc[0.1, "t"] == pytest.approx(ref.statistic) and cmp.loc[0.1, "p"] == pytest.approx(ref.pvalue)
+    assert cmp.loc[0.1, "diff"] == pytest.approx(0.04)
     assert list(cmp.p_holm) == pytest.approx(holm(list(cmp.p)))
-    assert cmp.loc[0.1, "significant"] and cmp.loc[0.1, "p_holm"] < 0.05
+    assert list(cmp.p_tost_holm) == pytest.approx(holm(list(cmp.p_tost)))
+    assert cmp.loc[0.1, "significant"] and cmp.loc[0.1, "verdict"] == "higher"
     assert comparisons_frame(trials[trials.eps != 0.0], ("val_acc",)).empty
+    # No seed shared with ε = 0: Welch, and the row says why.
+    unshared = trials.assign(seed=trials.seed + 10 * (trials.eps != 0.0))
+    row = comparisons_frame(unshared, ("val_acc",)).set_index("eps").loc[0.1]
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert row.method == "Welch" and row.p == pytest.approx(ref.pvalue) and "unpaired" in row.note
+
+
+def paired_design(effect, seed_sd, noise, seeds=5, eps_values=(0.0, 0.05, 0.1, 0.2), rng_seed=1):
+    """A seed × ε table of validation accuracy: a per-seed offset shared across ε (as a shared seed's initial
+    weights and batch order make it), an ε effect, and a little independent noise."""
+    rng = np.random.default_rng(rng_seed)
+    offset = rng.normal(0, seed_sd, seeds)
+    return pd.DataFrame([{"eps": e, "seed": s, "val_acc": 0.7 + offset[s] + effect(e) + rng.normal(0, noise)}
+                         for s in range(seeds) for e in eps_values])
+
+
+def test_a_paired_effect_that_welch_misses():
+    trials = paired_design(lambda e: 0.01 * (e > 0), seed_sd=0.02, noise=0.001)
+    cmp = comparisons_frame(trials, ("val_acc",))
+    assert (cmp.method == "paired t").all() and cmp.significant.all() and (cmp.verdict == "higher").all()
+    zero = trials[trials.eps == 0.0].val_acc
+    welch_p = [stats.ttest_ind(trials[trials.eps == e].val_acc, zero, equal_var=False).pvalue for e in cmp.eps]
+    assert min(welch_p) > 0.05  # the unpaired test would have called none of them
+    assert curve(trials, "val_acc").correlation > 0.9
+
+
+def test_an_equivalent_pair_and_an_inconclusive_one():
+    trials = paired_design(lambda e: 0.0, seed_sd=0.02, noise=0.0005)
+    cmp = comparisons_frame(trials, ("val_acc",))
+    assert (cmp.verdict == "equivalent within ±1").all() and not cmp.significant.any() and cmp.equivalent.all()
+    noisy = paired_design(lambda e: 0.0, seed_sd=0.0, noise=0.02, seeds=3)
+    cmp = comparisons_frame(noisy, ("val_acc",))
+    assert not cmp.equivalent.any() and cmp.verdict.str.startswith("inconclusive").all()
+    assert (cmp.seeds_for_target > 3).all()  # the planning column asks for more seeds
+
+
+def test_a_flat_curve_is_not_called_a_trend():
+    trials = paired_design(lambda e: 0.0, seed_sd=0.01, noise=0.003, rng_seed=4)
+    means = trials.groupby("eps").val_acc.mean()
+    assert means.is_unique  # the means differ, as noise makes them ...
+    words = shape_words(curve(trials, "val_acc"))
+    assert words.startswith("no effect of ε detected")  # ... but no test says they move
+    for word in ("rises", "falls", "monoton", "peak", "trough"):
+        assert word not in words
+
+
+def test_a_peak_is_located_with_a_ci():
+    trials = paired_design(lambda e: -2.0 * (e - 0.08) ** 2, seed_sd=0.02, noise=0.0003, seeds=8)
+    c = curve(trials, "val_acc")
+    assert c.shape.blocked and c.vertex.kind == "peak" and c.vertex.at == pytest.approx(0.08, abs=0.003)
+    assert c.vertex.lo <= c.vertex.at <= c.vertex.hi and c.vertex.hi - c.vertex.lo < 0.01
+    assert "a peak near ε ≈ 0.08" in shape_words(c)
 
 
 def test_smoothed_loss_floor():
@@ -179,9 +202,10 @@ def test_report_tables_numbers_and_text(tmp_path):
     assert "Target (val > 85 %, train < 92 %, means over seeds): not met at any ε." in text
     assert "ε = 0.1: val 75.0 % (fails: not above 85 %), train 86.0 % (meets: below 92 %)" in text
     assert "| 0.1 | 3 | 86.00 ± 2.48 | 75.00 ± 2.48 |" in text
-    assert "- Validation accuracy (%): 71.00 (ε = 0), 75.00 (ε = 0.1), 73.50 (ε = 0.2); highest at ε = 0.1, " \
-           "lowest at ε = 0; not monotone: rises, then falls with ε." in text
-    for png in ("gap_vs_epsilon", "accuracy_vs_epsilon", "overfitting_over_time", "loss_vs_epsilon", "calibration"):
+    assert "- Validation accuracy (%): 71.00 (ε = 0), 75.00 (ε = 0.1), 73.50 (ε = 0.2); seed-blocked F(2, 4)" in text
+    assert "highest" not in text and "monoton" not in text
+    for png in ("differences_vs_zero", "gap_vs_epsilon", "accuracy_vs_epsilon", "overfitting_over_time",
+                "loss_vs_epsilon", "calibration"):
         assert (out / f"{png}.png").stat().st_size > 10_000 and f"({png}.png)" in text
 
 
@@ -269,7 +293,7 @@ def test_report_of_a_full_sweep_names_no_machine_path(project, tmp_path):
     assert "`folders:cifar10-jpeg`" in text and "storage `sqlite:///studies/s.db`" in text
     assert "--data-dir cifar10-jpeg --cache-dir=cache --storage sqlite:///studies/s.db" in text
     pngs = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
-    assert len(pngs) == 5 and all((out / png).is_file() for png in pngs)
+    assert len(pngs) == 6 and all((out / png).is_file() for png in pngs)
     assert sorted(pngs) == sorted(f.name for f in files if f.suffix == ".png")
 
 
@@ -282,27 +306,70 @@ def test_report_of_a_full_sweep_tells_the_story(project):
     assert "- wall time: 3 h 19 min" in text and "2 h 0 min of training summed" in text
     assert "Test CPU, 2 cores, AVX2 (device cpu): 19 trials; machine not recorded (device cpu): 1 trial" in text
     assert "- seeds per ε: 0: n = 5, 0.05: n = 5, 0.1: n = 5, 0.2: n = 5" in text
-    assert "- ECE (%): 5.00 (ε = 0), 2.00 (ε = 0.05), 3.00 (ε = 0.1), 8.00 (ε = 0.2); highest at ε = 0.2, " \
-           "lowest at ε = 0.05; not monotone: falls, then rises with ε." in text
+    assert "- ECE (%): 5.00 (ε = 0), 2.00 (ε = 0.05), 3.00 (ε = 0.1), 8.00 (ε = 0.2); seed-blocked F(3, 12)" in text
+    assert "a trough near ε ≈ 0.079" in text  # the parabola through the means; every seed has the same shape
+    answer = text.split("## The answer")[1].split("## ")[0]
+    assert "each ε is compared with ε = 0 seed by seed (paired t-tests over 5 seeds, Holm-adjusted over the 3 ε)" \
+        in answer
+    # Every seed's gap moves by the same amount, so the paired differences are exact.
+    assert "Accuracy gap: narrower than at ε = 0 at ε = 0.05, 0.1 and 0.2: -1.50 [-1.50, -1.50], -3.50 [-3.50, " \
+           "-3.50] and -4.50 [-4.50, -4.50] pp" in answer
+    assert "ECE: higher than at ε = 0 at ε = 0.2" in answer and "lower than at ε = 0 at ε = 0.05 and 0.1" in answer
+    assert "equivalence margins: ±1 pp (accuracies, gap, ECE), ±0.02 nats (NLL, NLL gap), the defaults" in text
     cmp = pd.read_csv(out / "comparisons.csv")
-    assert len(cmp) == 3 * 4 and set(cmp.metric) == {"val_acc", "gap", "val_nll", "val_ece"}
-    assert set(cmp.eps) == {0.05, 0.1, 0.2} and (cmp.p_holm >= cmp.p).all()
-    assert cmp[~cmp.significant.astype(bool)].mdd.notna().all() and cmp[cmp.significant.astype(bool)].mdd.isna().all()
+    assert {"metric", "eps", "diff", "lo", "hi", "p_holm", "significant", "method", "verdict"} <= set(cmp.columns)
+    assert len(cmp) == 3 * 8 and set(cmp.eps) == {0.05, 0.1, 0.2} and (cmp.method == "paired t").all()
+    assert {"gap", "val_acc", "nll_gap", "val_ece", "train_acc", "val_nll", "nll_rise", "stopped_val_acc"} == \
+        set(cmp.metric)
+    assert (cmp.p_holm >= cmp.p).all() and (cmp.p_tost_holm >= cmp.p_tost).all()
     trials = pd.read_csv(out / "trials.csv")
-    assert {"best_epoch", "best_val_acc", "val_nll_min", "nll_rise", "machine"} <= set(trials.columns)
+    assert {"best_epoch", "val_nll_min", "nll_rise", "nll_noise", "rises", "stopped_val_acc", "machine"} <= \
+        set(trials.columns)
     zero = trials[trials.eps == 0.0].set_index("seed")
     assert list(zero.best_epoch) == [3, 4, 3, 4, 3]
     assert zero.loc[0, "nll_rise"] == pytest.approx(0.02 * 9) and zero.loc[0, "val_nll_min"] == pytest.approx(0.996)
-    assert zero.loc[0, "best_val_acc"] == pytest.approx(0.70 - 0.004 - 0.02 * 3)  # seed 0: val noise −0.004
-    # ε = 0: onsets 3, 4, 3, 4, 3 -> mean 3.4; every seed rises before epoch 6
-    assert "- ε = 0 (n = 5): lowest validation NLL at epoch 3.4 ± " in text
-    assert "5 of 5 seeds reach it before the last epoch (6)" in text
-    assert "- ε = 0.2 (n = 5): lowest validation NLL at epoch 6.0 ± 0.0 on average; 0 of 5 seeds" in text
-    assert "ε = 0.2 removes the rise (no seed's validation NLL is lowest before the last epoch)" in text
-    assert "Stopping each trial at its lowest-validation-NLL epoch" in text
+    # The other seeds at ε = 0 have onsets 3 and 4 and their mean NLL is lowest at epoch 3 (3 of 4 seeds there,
+    # and the odd seeds' curves are flatter between 3 and 4), so every ε = 0 trial stops at epoch 3.
+    assert set(zero.stop_epoch) == {3}
+    assert zero.loc[0, "stopped_val_acc"] == pytest.approx(0.70 - 0.004 - 0.02 * 3)
+    assert "- ε = 0 (n = 5): lowest validation NLL at epoch 3.4 on average (range 3–4, last epoch 6)" in text
+    assert "5 of 5 seeds rise beyond their noise" in text
+    assert "- ε = 0.2 (n = 5): lowest validation NLL at epoch 6.0 on average (range 6–6, last epoch 6); mean rise " \
+           "0.000 nats; 0 of 5 seeds rise" in text
+    assert "Onset against ε = 0, by an exact permutation test (exact sign-flip (paired); with these seeds no " \
+           "two-sided p can fall below 0.062): ε = 0.05: +0.0 epochs, p = 1" in text
+    assert "ε = 0.2: +2.6 epochs, p = 0.062, Holm p = 0.19" in text
+    assert "Validation accuracy when each trial stops where the *other* seeds' mean validation NLL" in text
     assert "Target (val > 85 %, train < 92 %, means over seeds): not met at any ε." in text
     assert "ε = 0.1: val 72.0 % (fails: not above 85 %), train 78.5 % (meets: below 92 %)" in text
-    assert "pp short" not in text
+    assert "study made by sweep 0.1.0, this report by sweep" in text
+
+
+def test_margins_recorded_with_the_study_are_used(tmp_path):
+    study = hand_built_study()
+    study.set_user_attr("protocol", {**study.user_attrs["protocol"], "equivalence_margin_pp": 0.5,
+                                     "equivalence_margin_nats": 0.01})
+    out = write_report(study, tmp_path)
+    assert "equivalence margins: ±0.5 pp (accuracies, gap, ECE), ±0.01 nats (NLL, NLL gap), fixed with the study" \
+        in (out / "README.md").read_text()
+    cmp = pd.read_csv(out / "comparisons.csv").set_index("metric")
+    assert cmp.loc["val_acc", "margin"].tolist() == [0.005, 0.005] and cmp.loc["nll_gap", "margin"].iloc[0] == 0.01
+
+
+def test_unrepeated_seeds_fall_back_to_unpaired_tests_and_say_so(tmp_path):
+    """--eps-range: every trial has its own ε and seed, so nothing is paired and nothing is compared with ε = 0."""
+    study = optuna.create_study(storage="sqlite:///:memory:")
+    rng = np.random.default_rng(0)
+    for slot, eps in enumerate(np.linspace(0.0, 0.3, 8)):
+        val = 0.7 + 0.05 * eps + rng.normal(0, 0.002)
+        study.add_trial(create_trial(params={"label_smoothing": float(eps), "seed": slot}, distributions=DIST,
+                                     value=val, user_attrs={"train_acc": 0.9, "val_acc": val, "gap": 0.9 - val,
+                                                            "history": history(0.9, val)}))
+    out = write_report(study, tmp_path)
+    text = (out / "README.md").read_text()
+    assert "No ε is compared with ε = 0 yet" in text and "validation accuracy: it rises with ε" in text
+    assert "unblocked F(2, 5)" in text  # a quadratic in ε on the trials themselves: no seed repeats
+    assert "differences_vs_zero.png" not in text and not (out / "differences_vs_zero.png").exists()
 
 
 def test_a_one_seed_epsilon_has_no_error_bar(project):
@@ -313,10 +380,14 @@ def test_a_one_seed_epsilon_has_no_error_bar(project):
     row = next(line for line in text.splitlines() if line.startswith("| 0.2 |"))
     assert "1 (one seed)" in row and "±" not in row
     assert "ε = 0.2 (one seed)" in text and "0.2: one seed" in text
-    assert "- ε = 0.2 (one seed): lowest validation NLL at epoch 6, not before the last epoch (6); rise 0.000" in text
-    assert "ε = 0.2 removes the rise (no seed's validation NLL is lowest before the last epoch, but from one seed" in text
+    assert "- ε = 0.2 (one seed): lowest validation NLL at epoch 6.0 on average (range 6–6, last epoch 6); mean rise " \
+           "0.000 nats; 0 of 1 seeds rise" in text
     cmp = pd.read_csv(out / "comparisons.csv")
-    assert len(cmp) == 12 and (cmp[cmp.eps == 0.2].note == "not tested: one seed at ε = 0.2 (no spread to test)").all()
+    assert len(cmp) == 3 * 8
+    one = cmp[(cmp.eps == 0.2) & (cmp.metric != "stopped_val_acc")]
+    assert (one.note == "not tested: one seed at ε = 0.2 (no spread to test)").all()
+    # A lone seed has no other seeds to pick its stopping epoch.
+    assert cmp[(cmp.eps == 0.2) & (cmp.metric == "stopped_val_acc")].note.iloc[0].startswith("not tested: no value")
     assert cmp[cmp.eps == 0.2].p.isna().all() and cmp[cmp.eps != 0.2].p.notna().all()
 
 

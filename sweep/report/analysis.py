@@ -1,0 +1,192 @@
+"""Which test fits how the trials were made, applied to the report's metrics.
+
+A seed fixes the initial weights and the batch order, so trials that share a seed across ε differ
+only in ε: each ε is compared with ε = 0 seed by seed (paired t), and the shape over ε is tested in
+a model with the seed as a block. Where seeds do not repeat (`--eps-range`, missing partners) the
+unpaired tests stand in, and each row says which was used. "Equivalent" only through TOST at the
+margins recorded with the study; otherwise a difference that is not significant is "inconclusive".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..protocol import MARGIN_NATS, MARGIN_PP
+from . import stats as S
+from .tables import COMPARED, margin_kind, seed_matrix, scale
+
+ALPHA = S.ALPHA
+COLUMNS = ["metric", "eps", "method", "n", "n_zero", "mean", "mean_zero", "diff", "lo", "hi", "halfwidth", "df", "t",
+           "p", "p_holm", "significant", "margin", "p_tost", "p_tost_holm", "equivalent", "verdict", "sd_diff",
+           "seeds_for_target", "note"]
+
+
+def margins(protocol: dict) -> tuple[dict[str, float], bool]:
+    """Equivalence margins in a metric's stored units ({'pp': fraction, 'nats': nats}) and whether the
+    study recorded them (studies made before margins were recorded get the defaults)."""
+    pp, nats = protocol.get("equivalence_margin_pp"), protocol.get("equivalence_margin_nats")
+    recorded = pp is not None and nats is not None
+    return {"pp": (pp if recorded else MARGIN_PP) / 100, "nats": nats if recorded else MARGIN_NATS}, recorded
+
+
+def _values(trials: pd.DataFrame, eps: float, metric: str) -> pd.Series:
+    return trials.loc[trials.eps == eps].set_index("seed")[metric].dropna()
+
+
+def difference(trials: pd.DataFrame, eps: float, metric: str) -> tuple[S.Difference | None, str]:
+    """ε against ε = 0: paired over the seeds both have, else Welch; (None, why) where nothing can be tested."""
+    a, b = _values(trials, eps, metric), _values(trials, 0.0, metric)
+    shared = a.index.intersection(b.index)
+    if len(shared) >= 2:
+        left = len(a) + len(b) - 2 * len(shared)
+        note = f"{left} trial{'s' * (left > 1)} without a partner seed left out" if left else ""
+        return S.paired_t(a[shared].to_numpy(), b[shared].to_numpy()), note
+    if len(a) >= 2 and len(b) >= 2:
+        return S.welch(a.to_numpy(), b.to_numpy()), "unpaired: fewer than two seeds shared with ε = 0"
+    side = f"ε = {eps:g}" if len(a) < 2 else "ε = 0"
+    return None, f"not tested: {'one seed' if min(len(a), len(b)) == 1 else 'no value'} at {side} (no spread to test)"
+
+
+def _verdict(d: S.Difference, significant: bool, equivalent: bool, margin: float, metric: str) -> str:
+    shown = f"±{margin * scale(metric):g}"
+    if significant:
+        word = "higher" if d.diff > 0 else "lower"
+        return f"{word}, within {shown}" if equivalent else word
+    return f"equivalent within {shown}" if equivalent else f"inconclusive (not significant, not within {shown})"
+
+
+def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | None = None,
+                      target: float = 0.5) -> pd.DataFrame:
+    """Each ε ≠ 0 against ε = 0, per metric: difference, 95 % CI and p (paired where seeds are shared, else
+    Welch); Holm over the ε of one metric, for the difference and for equivalence (TOST) alike; and the seeds
+    a 95 % CI half-width of `target` × the margin would take, from the observed SD of the differences."""
+    margin = margin or margins({})[0]
+    others = sorted(set(trials.eps) - {0.0}) if (trials.eps == 0.0).any() else []
+    rows = []
+    for metric in metrics:
+        m = margin[margin_kind(metric)]
+        family = []
+        for eps in others:
+            d, note = difference(trials, eps, metric)
+            a, b = _values(trials, eps, metric), _values(trials, 0.0, metric)
+            row = {"metric": metric, "eps": eps, "mean": a.mean(), "mean_zero": b.mean(), "margin": m, "note": note,
+                   "n": len(a), "n_zero": len(b), "diff": a.mean() - b.mean()}
+            if d is not None:
+                sd = d.sd if d.method == "paired t" else d.sd * math.sqrt(2)  # SD of one seed's difference
+                row.update(method=d.method, n=d.n, n_zero=d.n_zero, diff=d.diff, lo=d.lo, hi=d.hi,
+                           halfwidth=(d.hi - d.lo) / 2, df=d.df, t=d.t, p=d.p, p_tost=S.tost(d, m), sd_diff=sd,
+                           seeds_for_target=S.seeds_for_halfwidth(sd, target * m), _d=d)
+            family.append(row)
+        tested = [r for r in family if "_d" in r]
+        for r, p, q in zip(tested, S.holm([r["p"] for r in tested]), S.holm([r["p_tost"] for r in tested])):
+            r["p_holm"], r["p_tost_holm"] = p, q
+            r["significant"], r["equivalent"] = bool(p < ALPHA), bool(q < ALPHA)
+            r["verdict"] = _verdict(r.pop("_d"), r["significant"], r["equivalent"], m, metric)
+        rows += family
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# ---------------------------------------------------------------- the shape over ε
+
+@dataclass(frozen=True)
+class Curve:
+    """How one metric varies over ε: the model that tested it, and where a peak or trough lies."""
+    metric: str
+    shape: S.Shape | None
+    vertex: S.Vertex | None  # only where the quadratic term is significant and the vertex lies inside the span
+    correlation: float  # mean correlation across ε of the seeds' values (complete blocks); NaN without them
+    blocks: int  # seeds present at every ε
+
+
+def curve(trials: pd.DataFrame, metric: str) -> Curve:
+    """Blocked by seed where at least two seeds have a value at every ε, else on all trials unblocked."""
+    data = trials[["eps", "seed", metric]].dropna()
+    if data.eps.nunique() < 2:
+        return Curve(metric, None, None, math.nan, 0)
+    matrix = seed_matrix(data, metric)
+    if len(matrix) >= 2:
+        long = matrix.stack().rename("y").reset_index()
+        shape = S.shape_test(long.y, long.eps, blocks=long.seed)
+        correlation = S.mean_correlation(matrix.to_numpy())
+    else:
+        replicated = data.groupby("eps").size().min() >= 2
+        shape = S.shape_test(data[metric], data.eps, degree=None if replicated else 2)
+        correlation = math.nan
+    vertex = None
+    if shape and len(matrix) >= 2 and shape.p < ALPHA and shape.quadratic_p < ALPHA:
+        v = S.bootstrap_vertex(matrix.to_numpy(), matrix.columns.to_numpy(dtype=float))
+        if matrix.columns.min() < v.at < matrix.columns.max():
+            vertex = v
+    return Curve(metric, shape, vertex, correlation, len(matrix))
+
+
+def shape_words(c: Curve) -> str:
+    """What the tests say of the shape; "rises"/"falls" only on a significant linear term."""
+    s = c.shape
+    if s is None:
+        return "shape not tested (one ε, or no residual degrees of freedom)"
+    test = f"{'seed-blocked' if s.blocked else 'unblocked'} F({s.df1}, {s.df2}) = {s.f:.3g}, p = {s.p:.2g}"
+    if s.p >= ALPHA:
+        return f"no effect of ε detected ({test})"
+    trend = ""
+    if s.linear_p < ALPHA:
+        trend = f"{'rises' if s.linear_t > 0 else 'falls'} with ε overall (linear term p = {s.linear_p:.2g})"
+    if c.vertex is not None:
+        v = c.vertex
+        where = (f"a {v.kind} near ε ≈ {v.at:.3f} (95 % bootstrap CI over seeds {v.lo:.3f}–{v.hi:.3f}; "
+                 f"quadratic term p = {s.quadratic_p:.2g})")
+        return f"{test}: {where}" + (f"; {trend}" if trend else "")
+    if s.quadratic_p < ALPHA:
+        curved = f"curved (quadratic term p = {s.quadratic_p:.2g}), no peak or trough located inside the ε span"
+        return f"{test}: {curved}" + (f"; {trend}" if trend else "")
+    if trend:
+        return f"{test}: {trend}, no curvature detected"
+    return f"{test}: ε matters, but neither a linear nor a quadratic trend is significant"
+
+
+def shape_short(c: Curve) -> str:
+    """shape_words without the statistics, for the opening paragraph."""
+    s = c.shape
+    if s is None:
+        return "its shape is not tested"
+    if s.p >= ALPHA:
+        return f"no effect of ε is detected (p = {s.p:.2g})"
+    if c.vertex is not None:
+        return f"a {c.vertex.kind} near ε ≈ {c.vertex.at:.2f} (95 % CI {c.vertex.lo:.2f}–{c.vertex.hi:.2f})"
+    if s.quadratic_p < ALPHA:
+        return "curved, with no peak or trough inside the ε span"
+    if s.linear_p < ALPHA:
+        return f"it {'rises' if s.linear_t > 0 else 'falls'} with ε"
+    return "ε matters, without a linear or quadratic trend"
+
+
+# ---------------------------------------------------------------- over time
+
+def onset_tests(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per ε ≠ 0 against ε = 0: the onset epoch by an exact permutation test (sign flips over shared seeds,
+    else relabelling), Holm over ε. Integer epochs with ties make a t-test's p unreliable at five seeds."""
+    others = sorted(set(trials.eps) - {0.0}) if (trials.eps == 0.0).any() else []
+    rows = []
+    for eps in others:
+        a, b = _values(trials, eps, "best_epoch"), _values(trials, 0.0, "best_epoch")
+        shared = a.index.intersection(b.index)
+        row = {"eps": eps, "mean": a.mean(), "mean_zero": b.mean()}
+        if len(shared) >= 2:
+            row.update(method="exact sign-flip (paired)", n=len(shared), diff=(a[shared] - b[shared]).mean(),
+                       p=S.permutation_paired(a[shared].to_numpy(), b[shared].to_numpy()),
+                       p_min=2 / 2 ** len(shared))
+        elif len(a) >= 2 and len(b) >= 2:
+            row.update(method="exact relabelling (unpaired)", n=len(a), diff=a.mean() - b.mean(),
+                       p=S.permutation_independent(a.to_numpy(), b.to_numpy()),
+                       p_min=2 / math.comb(len(a) + len(b), len(a)))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["eps", "method", "n", "mean", "mean_zero", "diff", "p", "p_min"])
+    tested = frame.p.notna()
+    frame["p_holm"] = np.nan
+    if tested.any():
+        frame.loc[tested, "p_holm"] = S.holm(frame.p[tested])
+    return frame

@@ -1,0 +1,113 @@
+"""The README as a whole: the answer, the run, the tables, overfitting over time, the plots."""
+
+from __future__ import annotations
+
+import os
+
+import optuna
+import pandas as pd
+
+from .analysis import Curve, onset_tests
+from .markdown import _signed, comparison_section, findings, headline, protocol_lines, results_table
+from .paths import portable_paths
+from .tables import RISE_NOISE
+
+PLOTS = (("differences_vs_zero", "The answer: each ε minus ε = 0, per headline metric, with the equivalence margin"),
+         ("gap_vs_epsilon", "Train − validation gap against ε, one line per seed"),
+         ("accuracy_vs_epsilon", "Accuracy against ε, with the claimed region"),
+         ("overfitting_over_time", "Overfitting over time: validation NLL, accuracies and gaps per epoch"),
+         ("loss_vs_epsilon", "Validation NLL and smoothed loss against ε"),
+         ("calibration", "Calibration: ECE and reliability diagrams"))
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(round(seconds), 60)
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"
+
+
+def run_lines(study: optuna.Study, trials: pd.DataFrame) -> list[str]:
+    """Where and how long the sweep ran: wall time from the trials' datetimes, machines from their attrs."""
+    all_trials = study.get_trials(deepcopy=False)
+    starts = [t.datetime_start for t in all_trials if t.datetime_start]
+    ends = [t.datetime_complete for t in all_trials if t.datetime_complete]
+    lines = []
+    if starts and ends:
+        first, last = min(starts), max(ends)
+        summed = (f"; {_duration(trials.seconds.sum())} of training summed over the complete trials"
+                  if trials.seconds.notna().any() else "")
+        lines.append(f"- wall time: {_duration((last - first).total_seconds())}, from the first trial's start "
+                     f"({first:%Y-%m-%d %H:%M}) to the last trial's completion ({last:%Y-%m-%d %H:%M}), pauses "
+                     f"between reruns included{summed}")
+    else:
+        lines.append("- wall time: not recorded")
+    if len(trials):
+        where = trials.fillna({"machine": "machine not recorded", "device": "?"}).groupby(["machine", "device"]).size()
+        lines.append("- ran on: " + "; ".join(f"{m} (device {d}): {k} trial{'s' * (k > 1)}"
+                                              for (m, d), k in where.items()))
+    return lines
+
+
+def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve], margin, recorded, storage_url,
+                  cwd: str | os.PathLike = "/", target: float = 0.5, plots=PLOTS) -> str:
+    from ..storage import recorded_commands
+
+    here = lambda text: portable_paths(text, cwd)  # noqa: E731
+    lines = [f"# Label smoothing and overfitting: study `{study.study_name}`", "",
+             "Question: how does label smoothing (ε) change the train/validation gap of a fixed CNN on CIFAR-10?", ""]
+    if len(trials):
+        lines += ["## The answer", "", " ".join(headline(comparisons, curves)), ""]
+    lines += protocol_lines(study, summary, storage_url, here, margin, recorded) + run_lines(study, trials) + [""]
+    commands = [here(c) for c in recorded_commands(study)]
+    if commands:
+        lines += ["Made by these commands, in order:", "", "```", *commands, "python -m sweep report", "```", ""]
+    if not len(trials):
+        return "\n".join(lines + ["No complete trial yet.", ""])
+    if summary.n.max() < 2:
+        lines += ["One seed per ε: no confidence intervals, and no significance test.", ""]
+    lines += results_table(summary) + comparison_section(comparisons, curves, target) + findings(summary, curves)
+    lines += onset_section(trials, summary, comparisons) + ["## Plots", ""]
+    for name, caption in plots:
+        lines += [f"### {caption}", "", f"![{caption}]({name}.png)", ""]
+    lines += ["Tables: `trials.csv` (one row per trial, with its onset epoch, NLL rise and noise, and stopped "
+              "accuracy), `epochs.csv` (trial × epoch), `summary.csv` (per ε), `comparisons.csv` (each ε against "
+              "ε = 0, in the metrics' raw units: accuracies as fractions).", ""]
+    return "\n".join(lines)
+
+
+def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
+    lines = ["## Overfitting over time", "",
+             "Per trial, the onset is the epoch of its lowest validation NLL (unsmoothed; the first on ties) and the "
+             "rise is the last epoch's validation NLL minus that lowest value. A rise counts only when it exceeds "
+             f"{RISE_NOISE:g} × the trial's own epoch-to-epoch noise: the root mean square of the second differences "
+             "of its validation NLL over the second half of its epochs, divided by √6 (for a smooth curve plus "
+             "independent noise of SD σ, a second difference has SD σ√6).", ""]
+    for _, r in summary.iterrows():
+        g = trials[trials.eps == r.eps]
+        rises = int(g.rises.sum()) if g.rises.notna().any() else 0
+        lines.append(f"- ε = {r.eps:g} ({'one seed' if r.n < 2 else f'n = {int(r.n)}'}): lowest validation NLL at "
+                     f"epoch {r.best_epoch_mean:.1f} on average (range {g.best_epoch.min():g}–{g.best_epoch.max():g}, "
+                     f"last epoch {g.last_epoch.max():g}); mean rise {r.nll_rise_mean:.3f} nats; {rises} of {len(g)} "
+                     f"seeds rise beyond their noise (median noise {g.nll_noise.median():.3f} nats).")
+    onsets = onset_tests(trials)
+    if onsets.p.notna().any():
+        parts = [f"ε = {r.eps:g}: {r['diff']:+.1f} epochs, p = {r.p:.2g}, Holm p = {r.p_holm:.2g}"
+                 for _, r in onsets[onsets.p.notna()].iterrows()]
+        floor = onsets.p_min.dropna().max()
+        lines += ["", f"- Onset against ε = 0, by an exact permutation test ({onsets.method.dropna().iloc[0]}; with "
+                      f"these seeds no two-sided p can fall below {floor:.2g}): " + "; ".join(parts) + "."]
+    lines += _compared_line(comparisons, "nll_rise", "- Rise against ε = 0")
+    lines += _compared_line(comparisons, "stopped_val_acc",
+                            "- Validation accuracy when each trial stops where the *other* seeds' mean validation NLL "
+                            "at its ε is lowest (the same rule at every ε, and a trial's own validation scores never "
+                            "pick its epoch, though the other seeds' are on the same images), against ε = 0")
+    lines += _compared_line(comparisons, "val_acc", "- For reference, validation accuracy at the last epoch")
+    return lines + [""]
+
+
+def _compared_line(comparisons: pd.DataFrame, metric: str, head: str) -> list[str]:
+    rows = comparisons[(comparisons.metric == metric) & comparisons.p.notna()]
+    if not len(rows):
+        return []
+    parts = [f"ε = {r.eps:g}: {_signed(r, metric)}, Holm p = {r.p_holm:.2g}, {r.verdict}" for _, r in rows.iterrows()]
+    return [f"{head} ({rows.method.iloc[0]}): " + "; ".join(parts) + "."]

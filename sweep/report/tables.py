@@ -1,0 +1,168 @@
+"""A study's trials as tables: one row per trial, per trial × epoch, per ε; and what each metric is."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from .stats import epoch_noise, t_interval
+
+METRICS = ("train_acc", "val_acc", "gap", "train_nll", "val_nll", "nll_gap", "val_loss", "val_ece", "seconds")
+# Per trial, from its history: where validation NLL was lowest, how far it rose after, and whether that rise
+# stands out from the trial's own epoch-to-epoch noise; and the validation accuracy at an epoch chosen
+# without the trial's own validation scores.
+ONSET = ("best_epoch", "val_nll_min", "nll_rise", "nll_noise", "rises", "stop_epoch", "stopped_val_acc")
+HEADLINE = ("gap", "val_acc", "nll_gap", "val_ece")  # the question's answer, in this order
+COMPARED = (*HEADLINE, "train_acc", "val_nll")  # each tested against ε = 0 in comparisons.csv
+NUM_CLASSES = 10
+RISE_NOISE = 3.0  # a rise counts when it exceeds this many times the trial's epoch-to-epoch noise SD
+# (name, unit of a value); differences of a % are in pp
+UNITS = {"train_acc": ("train accuracy", "%"), "val_acc": ("validation accuracy", "%"), "gap": ("accuracy gap", "pp"),
+         "train_nll": ("train NLL", "nats"), "val_nll": ("validation NLL", "nats"), "nll_gap": ("NLL gap", "nats"),
+         "val_loss": ("validation smoothed loss", "nats"), "val_ece": ("ECE", "%"), "seconds": ("time", "s"),
+         "best_epoch": ("onset epoch", "epochs"), "val_nll_min": ("lowest validation NLL", "nats"),
+         "nll_rise": ("validation NLL rise", "nats"), "nll_noise": ("validation NLL noise", "nats"),
+         "rises": ("rises beyond noise", "trials"), "stop_epoch": ("stopping epoch", "epochs"),
+         "stopped_val_acc": ("validation accuracy at the stopping epoch", "%")}
+
+
+def scale(metric: str) -> float:
+    """Factor from a stored value to its shown unit: fractions become % and pp."""
+    return 100.0 if UNITS[metric][1] in ("%", "pp") else 1.0
+
+
+def diff_unit(metric: str) -> str:
+    return "pp" if scale(metric) == 100 else UNITS[metric][1]
+
+
+def digits(metric: str) -> int:
+    """Decimals shown: 2 for percentages and pp, 3 for nats, 1 for anything else (epochs)."""
+    return 2 if scale(metric) == 100 else 3 if UNITS[metric][1] == "nats" else 1
+
+
+def margin_kind(metric: str) -> str:
+    """Which recorded equivalence margin applies: 'pp' or 'nats'."""
+    return "pp" if scale(metric) == 100 else "nats"
+
+
+# ---------------------------------------------------------------- per trial
+
+def by_epoch(history) -> list[dict]:
+    """The epochs that have a validation NLL, in order."""
+    return sorted((h for h in history if _finite(h.get("val_nll"))), key=lambda h: h["epoch"])
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def nll_onset(history) -> int:
+    """The epoch of the lowest validation NLL (the first one on ties): where overfitting starts to cost NLL."""
+    rows = by_epoch(history)
+    if not rows:
+        raise ValueError("no epoch with a validation NLL")
+    return int(min(rows, key=lambda h: h["val_nll"])["epoch"])
+
+
+def onset_fields(history) -> dict:
+    """best_epoch, val_nll_min, nll_rise (last − lowest), nll_noise and whether the rise exceeds RISE_NOISE × it.
+
+    The noise is measured on the second half of the epochs, where the curve bends least, so that the fast
+    early fall is not taken for noise.
+    """
+    rows = by_epoch(history)
+    if not rows:
+        return {k: math.nan for k in ("best_epoch", "val_nll_min", "nll_rise", "nll_noise", "rises", "last_epoch")}
+    best = min(rows, key=lambda h: h["val_nll"])  # min keeps the first of equals: the earliest epoch
+    rise = rows[-1]["val_nll"] - best["val_nll"]
+    noise = epoch_noise([h["val_nll"] for h in rows[len(rows) // 2:]])
+    return {"best_epoch": int(best["epoch"]), "val_nll_min": best["val_nll"], "nll_rise": rise, "nll_noise": noise,
+            "rises": float(rise > RISE_NOISE * noise) if math.isfinite(noise) else math.nan,
+            "last_epoch": int(rows[-1]["epoch"])}
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row per COMPLETE trial with its ε, seed, final metrics, onset fields and stopped accuracy."""
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        row = {"trial": t.number, "eps": float(t.params["label_smoothing"]), "seed": int(t.params["seed"])}
+        row.update({m: t.user_attrs.get(m, np.nan) for m in METRICS})
+        row.update(onset_fields(t.user_attrs.get("history", [])))
+        row["device"], row["machine"] = t.user_attrs.get("device"), t.user_attrs.get("machine")
+        rows.append(row)
+    cols = ["trial", "eps", "seed", *METRICS, *ONSET, "last_epoch", "device", "machine"]
+    frame = pd.DataFrame(rows, columns=[c for c in cols if c not in ("stop_epoch", "stopped_val_acc")])
+    frame = frame.sort_values(["eps", "seed"]).reset_index(drop=True)
+    return add_stopping(frame, epochs_frame(study))[cols]
+
+
+def epochs_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row per COMPLETE trial x epoch (reliability-diagram bins as lists)."""
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        for h in t.user_attrs.get("history", []):
+            rows.append({"trial": t.number, "eps": float(t.params["label_smoothing"]),
+                         "seed": int(t.params["seed"]), **h})
+    return pd.DataFrame(rows)
+
+
+def add_stopping(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """stop_epoch and stopped_val_acc: each trial stopped where the mean validation NLL of the *other* seeds at
+    its ε is lowest, so that no trial's stopping epoch is chosen on its own validation scores, and the same
+    rule holds at every ε. NaN where its ε has no other seed."""
+    stop, acc = [], []
+    for _, r in trials.iterrows():
+        same = epochs[(epochs.eps == r.eps) & (epochs.trial != r.trial)] if len(epochs) else epochs
+        curve = same.groupby("epoch").val_nll.mean().dropna() if len(same) and "val_nll" in same else pd.Series()
+        own = epochs[epochs.trial == r.trial].set_index("epoch") if len(epochs) else None
+        if not len(curve) or own is None or curve.idxmin() not in own.index:
+            stop.append(math.nan)
+            acc.append(math.nan)
+            continue
+        stop.append(int(curve.idxmin()))
+        acc.append(own.loc[curve.idxmin(), "val_acc"])
+    return trials.assign(stop_epoch=stop, stopped_val_acc=acc)
+
+
+# ---------------------------------------------------------------- per ε
+
+def summary_frame(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per ε: n and, for every metric, mean, sd and the 95 % CI over seeds."""
+    rows = []
+    for eps, group in trials.groupby("eps"):
+        row = {"eps": eps, "n": len(group)}
+        for m in (*METRICS, *ONSET):
+            row[f"{m}_mean"], row[f"{m}_sd"], row[f"{m}_ci_lo"], row[f"{m}_ci_hi"] = t_interval(group[m])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_epsilon_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """The short table printed after a run."""
+    return trials.groupby("eps").agg(n=("val_acc", "size"), train_acc=("train_acc", "mean"),
+                                     val_acc=("val_acc", "mean"), gap=("gap", "mean"))
+
+
+def seed_matrix(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """seeds × ε of one metric, only the seeds that have a value at every ε (complete blocks)."""
+    wide = trials.pivot_table(index="seed", columns="eps", values=metric, aggfunc="first")
+    return wide.dropna()
+
+
+def smoothed_loss_floor(eps: float, classes: int = NUM_CLASSES) -> float:
+    """H(q): the least smoothed cross-entropy any model can reach at this ε."""
+    on, off = 1 - eps + eps / classes, eps / classes
+    h = -on * math.log(on)
+    if off > 0:
+        h -= (classes - 1) * off * math.log(off)
+    return h
+
+
+def state_counts(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
