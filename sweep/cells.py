@@ -22,6 +22,7 @@ started with different heartbeat intervals judge each other fairly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -34,23 +35,10 @@ import optuna
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from .storage import META
+from .storage import CELLS
 
 EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
 GRACE_BEATS = 3  # a worker silent for this many heartbeat intervals is taken as dead
-
-CELLS = sa.Table(
-    "sweep_cells", META,
-    sa.Column("study_id", sa.Integer, primary_key=True),  # Optuna's id: a study deleted and made anew starts clean
-    sa.Column("cell", sa.String(128), primary_key=True),
-    sa.Column("attempt", sa.Integer, primary_key=True),
-    sa.Column("trial_id", sa.Integer, nullable=True),  # None between the claim and the trial's creation
-    sa.Column("worker", sa.String(256), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # running | done | failed
-    sa.Column("claimed_at", sa.Double, nullable=False),  # database clock, seconds since 1970
-    sa.Column("beat_at", sa.Double, nullable=False),  # last heartbeat, database clock
-    sa.Column("grace", sa.Double, nullable=False),  # the holder's own grace period, seconds
-)
 
 
 # ---------------------------------------------------------------- search space
@@ -182,15 +170,15 @@ class CellBoard:
         return got
 
     def _claim_one(self, cell: Cell, attempt: int) -> Claimed | None:
-        try:
-            with self.storage.engine.begin() as conn:
-                conn.execute(CELLS.insert().values(
-                    study_id=self.sid, cell=cell.key, attempt=attempt, worker=self.worker, state="running",
-                    claimed_at=self.now, beat_at=self.now, grace=self.grace))
-        except sa.exc.IntegrityError:
-            return None  # another worker claimed it first
         trial = None
-        try:
+        try:  # the insert inside: a signal right after its commit still hands the cell back
+            try:
+                with self.storage.engine.begin() as conn:
+                    conn.execute(CELLS.insert().values(
+                        study_id=self.sid, cell=cell.key, attempt=attempt, worker=self.worker, state="running",
+                        claimed_at=self.now, beat_at=self.now, grace=self.grace))
+            except sa.exc.IntegrityError:
+                return None  # another worker claimed it first
             with warnings.catch_warnings():
                 # Ask-and-tell on purpose; PartialFixedSampler is stable in use.
                 warnings.simplefilter("ignore")
@@ -284,6 +272,24 @@ class CellBoard:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass
             self._fail_trial(c.trial._trial_id)
+
+    def release_all(self, mark: str | None = None) -> None:
+        """Hand back every cell this worker still holds and fail its trials (noting why in `mark`), whatever
+        step a signal interrupted: a rerun or another worker takes them at once, without waiting for
+        heartbeats to go stale. Best effort: with the database gone, they reopen once stale."""
+        try:
+            with self.storage.engine.begin() as conn:
+                rows = conn.execute(sa.select(CELLS.c.cell, CELLS.c.attempt, CELLS.c.trial_id).where(
+                    CELLS.c.study_id == self.sid, CELLS.c.worker == self.worker, CELLS.c.state == "running")).all()
+            for row in rows:
+                if not self._settle(row.cell, row.attempt, "failed") or row.trial_id is None:
+                    continue
+                if mark:
+                    with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                        self.storage.set_trial_user_attr(row.trial_id, mark, True)
+                self._fail_trial(row.trial_id)
+        except Exception:
+            pass
 
     def tidy(self) -> int:
         """FAIL trials left RUNNING whose cell is no longer running (a worker died between two steps)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -21,21 +22,34 @@ def checkpoint_key(study_name: str, study_protocol: dict | None, eps: float, see
     return {"study": study_name, "protocol": study_protocol, "eps": eps, "seed": seed}
 
 
-def save_checkpoint(path: Path, ckpt: Checkpoint, key: dict) -> None:
-    """Written to a temporary file and renamed: a kill mid-write leaves the previous checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save_checkpoint(path: Path, ckpt: Checkpoint, key: dict) -> bool:
+    """Written to a temporary file and renamed: a kill mid-write leaves the previous checkpoint.
+
+    A checkpoint only saves time on a retry, so a write that fails (a full or read-only disk) removes its
+    temporary file and returns False; training goes on without it.
+    """
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"key": key, "checkpoint": ckpt.as_dict()}, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"key": key, "checkpoint": ckpt.as_dict()}, tmp)  # RuntimeError, not OSError, on a full disk
+        os.replace(tmp, path)
+        return True
+    except (OSError, RuntimeError):
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
 
 
-def load_checkpoint(path: Path, key: dict) -> Checkpoint | None:
+def load_checkpoint(path: Path, key: dict) -> tuple[Checkpoint | None, str]:
+    """The checkpoint to resume from, or None and why not ('' where there is simply none here)."""
     if not path.is_file():
-        return None
+        return None, ""
     try:
         blob = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception:
-        return None  # unreadable: start the cell afresh
-    if blob.get("key") != key:
-        return None
-    return Checkpoint(**blob["checkpoint"])
+        if blob.get("key") != key:
+            return None, f"its checkpoint {path.name} belongs to another study or protocol"
+        return Checkpoint(**blob["checkpoint"]), ""
+    except Exception as e:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None, f"its checkpoint {path.name} was unreadable ({type(e).__name__}) and is removed"

@@ -8,6 +8,9 @@ A tiny CPU run on a local copy of CIFAR-10 (two trials, one epoch, 2,000 images)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -42,6 +45,8 @@ def epsilon(text: str) -> float:
 
 
 def epsilon_list(text: str) -> list[float]:
+    if any(not item.strip() for item in text.split(",")) and text.strip():
+        raise argparse.ArgumentTypeError(f"empty item in '{text}': expected a comma-separated list such as 0,0.05,0.1")
     values = [epsilon(t) for t in text.replace(",", " ").split()]
     if not values:
         raise argparse.ArgumentTypeError("expected a comma-separated list such as 0,0.05,0.1,0.2")
@@ -60,6 +65,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def study_name(text: str) -> str:
+    """Letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100: the name is also a file
+    name (studies/<name>.db, studies/<name>/checkpoints), so no separators, no '..', never empty."""
+    if not STUDY_NAME.fullmatch(text) or ".." in text:
+        raise argparse.ArgumentTypeError(f"'{text}': use letters, digits, '.', '_' and '-' (starting with a letter "
+                                         "or digit, at most 100, no '..')")
+    return text
+
+
 def auto_or_positive(text: str) -> int | str:
     return "auto" if text == "auto" else positive_int(text)
 
@@ -71,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def storage_args(p):
-        p.add_argument("--study-name", default=DEFAULT_STUDY, help=f"Optuna study name (default {DEFAULT_STUDY})")
+        p.add_argument("--study-name", type=study_name, default=DEFAULT_STUDY,
+                       help=f"Optuna study name: letters, digits, '.', '_', '-' (default {DEFAULT_STUDY})")
         p.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
                                          "(default sqlite:///studies/<study-name>.db)")
 
@@ -142,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
+        if args.command == "run":
+            end_on_signals()
+            if args.child:
+                die_with_parent()
         if args.command in ("run", "bench"):
             from .runtime import keep_freed_memory
 
@@ -154,11 +176,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sweep: error: {e}", file=sys.stderr)
         return 1
     except (Interrupted, KeyboardInterrupt) as e:
+        signum = getattr(e, "signum", signal.SIGINT)
         what = f"{e}; " if isinstance(e, Interrupted) else ""
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         if not getattr(args, "child", False):  # a worker's parent says it once for all
-            print(f"sweep: interrupted: {what}rerun the same command to resume from the last finished epoch",
+            print(f"sweep: {how}: {what}rerun the same command to resume from the last finished epoch",
                   file=sys.stderr)
-        return 130
+        return 128 + signum
     except Exception as e:
         if not _database_error(e):
             raise
@@ -166,6 +190,36 @@ def main(argv: list[str] | None = None) -> int:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"sweep: database error: {reason}; rerun the same command to go on", file=sys.stderr)
         return 1
+
+
+def end_on_signals() -> None:
+    """SIGTERM and SIGHUP end a run as Ctrl-C does: cells handed back, checkpoints kept, one line. Installed
+    even as PID 1 in a container, where the kernel drops signals that have no handler. A signal set to be
+    ignored (nohup) stays ignored."""
+    from .errors import Terminated
+
+    def stop(signum, frame):
+        for other in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(other, signal.SIG_IGN)  # one ending: a second signal must not cut the clean-up short
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, stop)
+
+
+def die_with_parent() -> None:
+    """A spawned worker gets SIGTERM when its parent dies, however it dies (Linux), and never outlives it."""
+    import ctypes
+    import os
+
+    from .errors import Terminated
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    parent = os.environ.get("SWEEP_PARENT_PID")
+    if parent and os.getppid() != int(parent):  # the parent died before the line above
+        raise Terminated(signal.SIGTERM)
 
 
 def _database_error(e: Exception) -> bool:

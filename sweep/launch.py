@@ -7,6 +7,7 @@ free memory.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -68,6 +69,7 @@ def run(args, device) -> int:
     checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
     if not writable_folder(checkpoint_dir.expanduser().resolve()):
         raise UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create or write this folder")
+    check_report_dir(args)
     if args.eps_range and args.eps_range[0] >= args.eps_range[1]:
         raise UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
     data = _load_data(args)
@@ -94,17 +96,38 @@ def run(args, device) -> int:
           f"({len(data.train_y)} train / {len(data.test_y)} test)", flush=True)
     progress = Progress(total=len(cells), done=len(status["done"]), elsewhere=len(status["busy"]),
                         epochs=protocol.epochs)
+    codes = []
     try:
         if workers > 1:
-            code = _spawn_workers(args, device, workers, share_of(n_open, workers), progress)
-            if code:
-                return code
+            codes = _spawn_workers(args, device, workers, share_of(n_open, workers), progress)
         else:
             _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, n_open, progress)
     finally:
         progress.close()
-    _finish(args, study, storage_url, board)
+    left = _finish(args, study, storage_url, board)
+    failed = [f"worker {i + 1} ({_ending(code)})" for i, code in enumerate(codes) if code]
+    if failed and left:
+        print(f"sweep: {len(failed)} of {workers} workers failed: {', '.join(failed)}; the report covers the cells "
+              "that finished; rerun the same command to run the rest", file=sys.stderr)
+        return 1
+    if failed:
+        print(f"note: {', '.join(failed)} ended early; the other workers finished its cells")
     return 0
+
+
+def _ending(code: int) -> str:
+    if code < 0 or code > 128:
+        with contextlib.suppress(ValueError):
+            return f"ended by {signal.Signals(abs(code) if code < 0 else code - 128).name}"
+    return f"exit code {code}"
+
+
+def check_report_dir(args) -> None:
+    """The report's folder is checked before anything trains: a run must not end on a path it could not use."""
+    from .storage import writable_folder
+
+    if not args.no_report and not writable_folder(Path(args.report_dir).expanduser().resolve()):
+        raise UsageError(f"--report-dir {args.report_dir}: cannot create or write this folder (or it is a file)")
 
 
 def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, share: int, events,
@@ -152,7 +175,8 @@ def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
     gpus = _gpu_count(device) if device.type == "cuda" else 0
     # The workers import this very copy of the package, installed or not.
     here = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])),
+           "SWEEP_PARENT_PID": str(os.getpid())}
     peers = math.ceil(workers / max(1, gpus)) if device.type == "cuda" else 1  # workers sharing one GPU
     procs, relays = [], []
     try:
@@ -168,23 +192,25 @@ def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
             procs.append(proc)
             relays.append(threading.Thread(target=relay, args=(proc.stdout, progress), daemon=True))
             relays[-1].start()
-        codes = [p.wait() for p in procs]
-    except KeyboardInterrupt:
-        _stop(procs)
-        raise Interrupted(f"{workers} workers stopped")
+        return [p.wait() for p in procs]
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated)
+        signum = getattr(e, "signum", signal.SIGINT)
+        _stop(procs, signum)
+        raise Interrupted(f"{workers} workers stopped", signum)
     finally:
         for t in relays:
             t.join(timeout=10)
-    if any(codes):
-        print(f"sweep: {sum(c != 0 for c in codes)} of {workers} workers failed (exit codes {codes})",
-              file=sys.stderr)
-        return 1
-    return 0
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
-    """After Ctrl-C: a terminal sent it to every worker already; pass it on to any that did not get it."""
+def _stop(procs: list[subprocess.Popen], signum: int) -> None:
+    """Pass the signal on. SIGTERM or SIGHUP may have reached this process alone (a scheduler signalling the
+    job's main process): every worker gets it now, and one that already had it ignores the repeat. Ctrl-C
+    in a terminal reached every worker already: only one still running after 5 s gets it again."""
     for p in procs:
+        if signum != signal.SIGINT:
+            with contextlib.suppress(OSError):
+                p.send_signal(signum)
+            continue
         try:
             p.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -193,14 +219,16 @@ def _stop(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
-def _finish(args, study, storage_url, board) -> None:
+def _finish(args, study, storage_url, board) -> int:
+    """Tidy, print the table, write the report; returns the cells not done."""
     from .report import per_epsilon_table, trials_frame, write_report
     from .storage import mask_url
 
     board.tidy()
     status = board.status()
-    if status["busy"] or status["open"]:
-        print(f"{len(status['busy']) + len(status['open'])} of {len(board.cells)} cells are not done "
+    left = len(status["busy"]) + len(status["open"])
+    if left:
+        print(f"{left} of {len(board.cells)} cells are not done "
               "(running elsewhere, or left by a dead worker and retried once its heartbeat is stale): rerun to finish")
     frame = trials_frame(study)
     if len(frame):
@@ -209,3 +237,4 @@ def _finish(args, study, storage_url, board) -> None:
         out = write_report(study, Path(args.report_dir), storage_url=storage_url)
         print(f"report: {out}")
     print(f"dashboard: optuna-dashboard --host 127.0.0.1 {mask_url(storage_url)}")
+    return left

@@ -10,7 +10,9 @@ terminal, a live bar when it is.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -127,8 +129,17 @@ class EventPipe:
 
     def _emit(self, **event) -> None:
         with self.lock:
-            self.stream.write(EVENT_PREFIX + json.dumps(event) + "\n")
-            self.stream.flush()
+            if self.stream is None:
+                return
+            try:
+                self.stream.write(EVENT_PREFIX + json.dumps(event) + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                # The parent is gone (or stopped reading): progress is lost, never the trial it reports on.
+                if self.stream is sys.stdout:  # and the exit's own flush must not fail either
+                    with contextlib.suppress(OSError, ValueError):
+                        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                self.stream = None
 
     def started(self, cells: Sequence[str], resumed_epoch: int = 0) -> None:
         self._emit(kind="started", cells=list(cells), resumed_epoch=resumed_epoch)

@@ -35,6 +35,19 @@ STUDIES = sa.Table(
     sa.Column("study_name", sa.String(512), primary_key=True),
     sa.Column("protocol", sa.Text, nullable=False),  # JSON of study_protocol(): what every trial shares
 )
+# Claims of cells: see cells.py for the protocol that reads and writes them.
+CELLS = sa.Table(
+    "sweep_cells", META,
+    sa.Column("study_id", sa.Integer, primary_key=True),  # Optuna's id: a study deleted and made anew starts clean
+    sa.Column("cell", sa.String(128), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("trial_id", sa.Integer, nullable=True),  # None between the claim and the trial's creation
+    sa.Column("worker", sa.String(256), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done | failed
+    sa.Column("claimed_at", sa.Double, nullable=False),  # database clock, seconds since 1970
+    sa.Column("beat_at", sa.Double, nullable=False),  # last heartbeat, database clock
+    sa.Column("grace", sa.Double, nullable=False),  # the holder's own grace period, seconds
+)
 
 
 # ---------------------------------------------------------------- URLs
@@ -103,8 +116,6 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
 
 def ensure_tables(storage: optuna.storages.RDBStorage) -> None:
     """sweep's tables beside Optuna's; made only once a study is known to be sweep's."""
-    from .cells import CELLS  # noqa: F401  (registers the claims table in META)
-
     _once(storage.engine, lambda: META.create_all(storage.engine, checkfirst=True))
     inspector = sa.inspect(storage.engine)
     for table in META.sorted_tables:

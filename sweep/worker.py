@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import queue
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -91,28 +93,26 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
     board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval)
     finished = 0
     with Heartbeat(board):
-        while True:
-            claimed = board.claim(cfg.batch_trials)
-            if not claimed:
-                status = board.status()
-                if not status["busy"] and not status["open"]:
-                    return finished
-                # Cells held by other workers: wait until they finish, or until a dead worker's
-                # heartbeat goes stale and its cell reopens here.
-                if not status["open"]:
-                    time.sleep(min(cfg.heartbeat_interval, 5))
-                continue
-            try:
+        try:
+            while True:
+                claimed = board.claim(cfg.batch_trials)
+                if not claimed:
+                    status = board.status()
+                    if not status["busy"] and not status["open"]:
+                        return finished
+                    # Cells held by other workers: wait until they finish, or until a dead worker's
+                    # heartbeat goes stale and its cell reopens here.
+                    if not status["open"]:
+                        time.sleep(min(cfg.heartbeat_interval, 5))
+                    continue
                 for group in _by_start_epoch(claimed, cfg, study):
                     finished += _run_group(study, board, data, cfg, group, events, trainer)
-            except KeyboardInterrupt:
-                for c in claimed:  # those not finished: the group that trained and any still waiting
-                    board.fail(c, mark="interrupted")
-                raise Interrupted("the trials this worker held are marked FAIL")
-            except BaseException:
-                for c in claimed:
-                    board.fail(c)
-                raise
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated), at whatever step
+            board.release_all(mark="interrupted")  # the group that trained, any still waiting, a claim half made
+            raise Interrupted("the trials this worker held are marked FAIL", getattr(e, "signum", signal.SIGINT))
+        except BaseException:
+            board.release_all()
+            raise
 
 
 def _ckpt_key(study: optuna.Study, p: Protocol) -> dict:
@@ -124,7 +124,10 @@ def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, study) -> Iterator[l
     groups: dict[int, list] = {}
     for c in claimed:
         p = replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed)
-        ckpt = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), _ckpt_key(study, p))
+        ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), _ckpt_key(study, p))
+        if ckpt is None and (why or c.attempt > 0):  # a retry that cannot resume says so
+            print(f"sweep: restarting {c.cell.key} from epoch 0 ({why or 'its checkpoint is not here'})",
+                  file=sys.stderr, flush=True)
         groups.setdefault(ckpt.epoch if ckpt else 0, []).append((c, ckpt))
     return iter(groups.values())
 
@@ -136,6 +139,7 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
     paths = [checkpoint_path(cfg.checkpoint_dir, c.cell) for c in claimed]
     start = group[0][1].epoch if group[0][1] else 0
     lost: set[int] = set()  # trials another worker took over (this one missed its heartbeats)
+    unsaved: list[Path] = []  # the first checkpoint that could not be written
 
     def kept(k: int, write: Callable[[], None]) -> None:
         """Write for trial k unless it was taken over; a taken-over trial is left alone from then on."""
@@ -154,7 +158,10 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
             kept(k, lambda: (c.trial.report(histories[k][-1]["val_acc"], epoch),
                              c.trial.set_user_attr("history", _jsonable(histories[k]))))
             if checkpoints[k] is not None and k not in lost:
-                save_checkpoint(paths[k], checkpoints[k], _ckpt_key(study, protocols[k]))
+                if not save_checkpoint(paths[k], checkpoints[k], _ckpt_key(study, protocols[k])) and not unsaved:
+                    unsaved.append(paths[k])  # once per group: a full disk stays full
+                    print(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
+                          "goes on, and a retry of these cells would start from epoch 0", file=sys.stderr, flush=True)
 
     def on_epoch(epoch: int, histories, checkpoint) -> None:
         # Copied now, while training waits: the next epoch changes the weights in place.

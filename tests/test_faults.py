@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 import time
 import uuid
 from collections import Counter
@@ -155,13 +156,13 @@ def test_epoch_writer_keeps_order_and_hands_back_the_first_error():
         writer.submit(lambda: done.append(4))
 
 
-def test_a_failed_write_mid_run_fails_the_trials_with_one_line(cli, monkeypatch):
+def test_a_failed_database_write_mid_run_fails_the_trials_with_one_line(cli, monkeypatch):
     import sweep.worker
 
     def full_disk(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sweep.worker, "save_checkpoint", full_disk)
+    monkeypatch.setattr(sweep.worker, "_jsonable", full_disk)  # the epoch's record, written beside the database
     code, out, err = cli("run", "--trials", "2", "--epochs", "2", "--batch-trials", "2", "--no-report")
     said = [line for line in err.splitlines() if line.startswith("sweep:")]  # beside the progress lines
     assert code == 1 and len(said) == 1 and "No space left" in said[0] and "Traceback" not in err
@@ -169,21 +170,145 @@ def test_a_failed_write_mid_run_fails_the_trials_with_one_line(cli, monkeypatch)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
 
 
-def test_ctrl_c_stops_every_worker_with_one_line_and_a_rerun_resumes(slow_data, tmp_path):
-    """Ctrl-C lands wherever each worker is (importing, claiming, training): one line, nothing lost."""
-    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--workers", "2")  # the last --workers counts
+def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_leaves_no_temporary_file(cli, monkeypatch):
+    import torch
+
+    import sweep.checkpoint
+
+    def full_disk(obj, path):
+        Path(path).write_bytes(b"half a checkpoint")
+        raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
+
+    monkeypatch.setattr(sweep.checkpoint.torch, "save", full_disk)
+    try:
+        code, out, err = cli("run", "--trials", "2", "--epochs", "3", "--batch-trials", "2", "--no-report")
+    finally:
+        monkeypatch.setattr(sweep.checkpoint.torch, "save", torch.save)
+    warnings = [line for line in err.splitlines() if line.startswith("sweep:")]
+    assert code == 0 and len(warnings) == 1 and "cannot write checkpoint" in warnings[0] and "Traceback" not in err
+    study = optuna.load_study(study_name="label-smoothing", storage="sqlite:///studies/label-smoothing.db")
+    assert [t.state for t in study.trials] == [COMPLETE] * 2
+    assert not [p for p in Path("studies").rglob("*") if p.is_file() and ".tmp" in p.name]
+
+
+def test_an_unreadable_checkpoint_is_named_removed_and_the_cell_restarts(tmp_path):
+    from sweep.checkpoint import load_checkpoint
+
+    path = tmp_path / "eps=0.1_seed=0.pt"
+    path.write_bytes(b"truncated")
+    ckpt, why = load_checkpoint(path, {"study": "s"})
+    assert ckpt is None and "eps=0.1_seed=0.pt was unreadable" in why and not path.exists()
+    assert load_checkpoint(path, {"study": "s"}) == (None, "")  # none at all: nothing to say
+
+
+ENDINGS = {  # how the signal arrives -> (exit code, the parent's one line)
+    "ctrl-c": (lambda p: os.killpg(p.pid, signal.SIGINT), 130, "sweep: interrupted: 2 workers stopped; rerun the "
+               "same command to resume from the last finished epoch"),
+    "sigterm-parent": (lambda p: p.send_signal(signal.SIGTERM), 143, "sweep: stopped by SIGTERM: 2 workers stopped; "
+                       "rerun the same command to resume from the last finished epoch"),
+    "sigterm-group": (lambda p: os.killpg(p.pid, signal.SIGTERM), 143, "sweep: stopped by SIGTERM: 2 workers "
+                      "stopped; rerun the same command to resume from the last finished epoch"),
+    "sighup-parent": (lambda p: p.send_signal(signal.SIGHUP), 129, "sweep: stopped by SIGHUP: 2 workers stopped; "
+                      "rerun the same command to resume from the last finished epoch"),
+}
+
+
+@pytest.mark.parametrize("ending", sorted(ENDINGS))
+def test_a_signal_stops_every_worker_with_one_line_and_a_rerun_resumes_at_once(ending, slow_data, tmp_path):
+    """Ctrl-C, or a scheduler's SIGTERM to the job's main process or its whole group, wherever each worker is
+    (importing, claiming, training): one line, no worker left, no trial RUNNING, and a rerun that resumes
+    without waiting for heartbeats to go stale."""
+    send, expected_code, expected_line = ENDINGS[ending]
+    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--workers", "2", "--heartbeat-interval", "600")
     proc = sweep_process(*args, cwd=tmp_path, start_new_session=True)
     wait_for(lambda: checkpoints(tmp_path), proc)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    t0 = time.time()
+    send(proc)
     code, out, err = finished(proc)
-    assert code == 130 and "(2 workers)" in out and "Traceback" not in err
-    assert [line for line in err.splitlines() if line.startswith("sweep:")] == [
-        "sweep: interrupted: 2 workers stopped; rerun the same command to resume from the last finished epoch"]
+    assert time.time() - t0 < 30  # well inside a scheduler's grace period
+    assert code == expected_code and "(2 workers)" in out and "Traceback" not in err, err
+    assert [line for line in err.splitlines() if line.startswith("sweep:")] == [expected_line]
+    assert not _group_alive(proc.pid)  # no orphan worker
     url = f"sqlite:///{tmp_path}/studies/label-smoothing.db"
     trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
-    assert COMPLETE not in {t.state for t in trials}
+    assert COMPLETE not in {t.state for t in trials} and optuna.trial.TrialState.RUNNING not in {t.state for t in trials}
     assert any(t.state == optuna.trial.TrialState.FAIL and t.user_attrs.get("interrupted") for t in trials)
-    code, _, err = finished(sweep_process(*args, cwd=tmp_path))
+    # A 600 s heartbeat interval: a rerun that had to wait for stale heartbeats would time out here.
+    code, _, err = finished(sweep_process(*args, cwd=tmp_path), timeout=240)
     assert code == 0, err
     done = [t for t in optuna.load_study(study_name="label-smoothing", storage=url).trials if t.state == COMPLETE]
     assert len(done) == 2 and max(t.user_attrs["resumed_from_epoch"] for t in done) >= 1
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, oldest first (from /proc: no tool needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(fields[19]), int(stat.parent.name)))  # start time, pid
+    return [p for _, p in sorted(found)]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_to_one_worker_leaves_the_rest_to_the_others_and_the_report_is_written(slow_data, tmp_path):
+    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--workers", "2")
+    args.remove("--no-report")
+    proc = sweep_process(*args, cwd=tmp_path, start_new_session=True)
+    wait_for(lambda: checkpoints(tmp_path), proc)
+    os.kill(_children(proc.pid)[0], signal.SIGTERM)
+    code, out, err = finished(proc)
+    assert code == 0, err
+    assert "note: worker 1 (ended by SIGTERM) ended early; the other workers finished its cells" in out
+    assert (tmp_path / "reports" / "README.md").is_file() and "Traceback" not in err
+    url = f"sqlite:///{tmp_path}/studies/label-smoothing.db"
+    states = [t.state for t in optuna.load_study(study_name="label-smoothing", storage=url).trials]
+    assert states.count(COMPLETE) == 2 and optuna.trial.TrialState.RUNNING not in states
+
+
+def test_sigterm_reaches_a_run_that_is_pid_1_of_its_namespace(slow_data, tmp_path):
+    """In a container the run is PID 1, and the kernel drops signals PID 1 has no handler for."""
+    import shutil
+    import subprocess
+
+    unshare = shutil.which("unshare")
+    if not unshare or subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "true"],
+                                     capture_output=True).returncode != 0:
+        pytest.skip("cannot make a PID namespace here (needs unshare and the right to use it)")
+    args = run_args(slow_data, "--trials", "1", "--epochs", "3")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([unshare, "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM", sys.executable,
+                             "-m", "sweep", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: checkpoints(tmp_path), proc)
+    proc.send_signal(signal.SIGTERM)  # unshare passes it on to PID 1 (--kill-child) as it exits
+    code, out, err = finished(proc, timeout=60)
+    assert "sweep: stopped by SIGTERM" in err and "Traceback" not in err, err
+    url = f"sqlite:///{tmp_path}/studies/label-smoothing.db"
+    states = [t.state for t in optuna.load_study(study_name="label-smoothing", storage=url).trials]
+    assert optuna.trial.TrialState.RUNNING not in states and COMPLETE not in states
+
+
+def test_a_broken_progress_pipe_never_fails_a_trial():
+    import io
+
+    from sweep.progress import EventPipe
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    pipe = EventPipe(Gone())
+    pipe.started(["eps=0/seed=0"])
+    pipe.finished("eps=0/seed=0", "trial 0: ...")  # nothing raised, nothing more tried
+    assert pipe.stream is None

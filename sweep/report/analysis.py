@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..protocol import MARGIN_NATS, MARGIN_PP
 from . import stats as S
-from .tables import COMPARED, margin_kind, seed_matrix, scale
+from .tables import COMPARED, diff_unit, margin_kind, seed_matrix, scale
 
 ALPHA = S.ALPHA
 COLUMNS = ["metric", "eps", "method", "n", "n_zero", "mean", "mean_zero", "diff", "lo", "hi", "halfwidth", "df", "t",
@@ -47,12 +47,12 @@ def difference(trials: pd.DataFrame, eps: float, metric: str) -> tuple[S.Differe
         return S.paired_t(a[shared].to_numpy(), b[shared].to_numpy()), note
     if len(a) >= 2 and len(b) >= 2:
         return S.welch(a.to_numpy(), b.to_numpy()), "unpaired: fewer than two seeds shared with ε = 0"
-    side = f"ε = {eps:g}" if len(a) < 2 else "ε = 0"
-    return None, f"not tested: {'one seed' if min(len(a), len(b)) == 1 else 'no value'} at {side} (no spread to test)"
+    n, side = min((len(a), f"ε = {eps:g}"), (len(b), "ε = 0"))
+    return None, f"not tested: {'one seed' if n == 1 else 'no value'} at {side} (no spread to test)"
 
 
 def _verdict(d: S.Difference, significant: bool, equivalent: bool, margin: float, metric: str) -> str:
-    shown = f"±{margin * scale(metric):g}"
+    shown = f"±{margin * scale(metric):g} {diff_unit(metric)}"
     if significant:
         word = "higher" if d.diff > 0 else "lower"
         return f"{word}, within {shown}" if equivalent else word
@@ -100,6 +100,7 @@ class Curve:
     vertex: S.Vertex | None  # only where the quadratic term is significant and the vertex lies inside the span
     correlation: float  # mean correlation across ε of the seeds' values (complete blocks); NaN without them
     blocks: int  # seeds present at every ε
+    dropped: int = 0  # trials left out of the blocked model: their seed lacks a value at some ε
 
 
 def curve(trials: pd.DataFrame, metric: str) -> Curve:
@@ -109,8 +110,8 @@ def curve(trials: pd.DataFrame, metric: str) -> Curve:
         return Curve(metric, None, None, math.nan, 0)
     matrix = seed_matrix(data, metric)
     if len(matrix) >= 2:
-        long = matrix.stack().rename("y").reset_index()
-        shape = S.shape_test(long.y, long.eps, blocks=long.seed)
+        long = matrix.reset_index().melt(id_vars="seed", var_name="eps", value_name="y")
+        shape = S.shape_test(long.y, long.eps.astype(float), blocks=long.seed)
         correlation = S.mean_correlation(matrix.to_numpy())
     else:
         replicated = data.groupby("eps").size().min() >= 2
@@ -121,7 +122,8 @@ def curve(trials: pd.DataFrame, metric: str) -> Curve:
         v = S.bootstrap_vertex(matrix.to_numpy(), matrix.columns.to_numpy(dtype=float))
         if matrix.columns.min() < v.at < matrix.columns.max():
             vertex = v
-    return Curve(metric, shape, vertex, correlation, len(matrix))
+    dropped = len(data) - matrix.size if len(matrix) >= 2 else 0
+    return Curve(metric, shape, vertex, correlation, len(matrix), dropped)
 
 
 def shape_words(c: Curve) -> str:
@@ -130,6 +132,8 @@ def shape_words(c: Curve) -> str:
     if s is None:
         return "shape not tested (one ε, or no residual degrees of freedom)"
     test = f"{'seed-blocked' if s.blocked else 'unblocked'} F({s.df1}, {s.df2}) = {s.f:.3g}, p = {s.p:.2g}"
+    if c.dropped:
+        test += f", {c.dropped} trials of seeds missing an ε left out"
     if s.p >= ALPHA:
         return f"no effect of ε detected ({test})"
     trend = ""
@@ -137,11 +141,13 @@ def shape_words(c: Curve) -> str:
         trend = f"{'rises' if s.linear_t > 0 else 'falls'} with ε overall (linear term p = {s.linear_p:.2g})"
     if c.vertex is not None:
         v = c.vertex
-        where = (f"a {v.kind} near ε ≈ {v.at:.3f} (95 % bootstrap CI over seeds {v.lo:.3f}–{v.hi:.3f}; "
-                 f"quadratic term p = {s.quadratic_p:.2g})")
+        where = (f"a {v.kind} near ε ≈ {v.at:.3f} (95 % bootstrap CI over seeds {v.lo:.3f}–{v.hi:.3f}, from the "
+                 f"{v.inside:.0%} of resamples with a {v.kind} inside the span; quadratic term p = {s.quadratic_p:.2g})")
         return f"{test}: {where}" + (f"; {trend}" if trend else "")
     if s.quadratic_p < ALPHA:
-        curved = f"curved (quadratic term p = {s.quadratic_p:.2g}), no peak or trough located inside the ε span"
+        where = "its fitted vertex lies outside the ε span" if c.blocks >= 2 else \
+            "the vertex is not located (no seeds repeat across ε to resample)"
+        curved = f"curved (quadratic term p = {s.quadratic_p:.2g}); {where}"
         return f"{test}: {curved}" + (f"; {trend}" if trend else "")
     if trend:
         return f"{test}: {trend}, no curvature detected"
@@ -156,9 +162,9 @@ def shape_short(c: Curve) -> str:
     if s.p >= ALPHA:
         return f"no effect of ε is detected (p = {s.p:.2g})"
     if c.vertex is not None:
-        return f"a {c.vertex.kind} near ε ≈ {c.vertex.at:.2f} (95 % CI {c.vertex.lo:.2f}–{c.vertex.hi:.2f})"
+        return f"a {c.vertex.kind} near ε ≈ {c.vertex.at:.2f} (bootstrap 95 % CI {c.vertex.lo:.2f}–{c.vertex.hi:.2f})"
     if s.quadratic_p < ALPHA:
-        return "curved, with no peak or trough inside the ε span"
+        return "it is curved" + (", its fitted vertex outside the ε span" if c.blocks >= 2 else "")
     if s.linear_p < ALPHA:
         return f"it {'rises' if s.linear_t > 0 else 'falls'} with ε"
     return "ε matters, without a linear or quadratic trend"
@@ -167,8 +173,9 @@ def shape_short(c: Curve) -> str:
 # ---------------------------------------------------------------- over time
 
 def onset_tests(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per ε ≠ 0 against ε = 0: the onset epoch by an exact permutation test (sign flips over shared seeds,
-    else relabelling), Holm over ε. Integer epochs with ties make a t-test's p unreliable at five seeds."""
+    """Per ε ≠ 0 against ε = 0: the onset epoch by a permutation test (sign flips over shared seeds, else
+    relabelling; exact up to 2¹⁶ rearrangements), Holm over ε. Integer epochs with ties make a t-test's p
+    unreliable at five seeds."""
     others = sorted(set(trials.eps) - {0.0}) if (trials.eps == 0.0).any() else []
     rows = []
     for eps in others:
@@ -176,11 +183,11 @@ def onset_tests(trials: pd.DataFrame) -> pd.DataFrame:
         shared = a.index.intersection(b.index)
         row = {"eps": eps, "mean": a.mean(), "mean_zero": b.mean()}
         if len(shared) >= 2:
-            row.update(method="exact sign-flip (paired)", n=len(shared), diff=(a[shared] - b[shared]).mean(),
+            row.update(method="sign flips over shared seeds", n=len(shared), diff=(a[shared] - b[shared]).mean(),
                        p=S.permutation_paired(a[shared].to_numpy(), b[shared].to_numpy()),
                        p_min=2 / 2 ** len(shared))
         elif len(a) >= 2 and len(b) >= 2:
-            row.update(method="exact relabelling (unpaired)", n=len(a), diff=a.mean() - b.mean(),
+            row.update(method="relabelling, unpaired", n=len(a), diff=a.mean() - b.mean(),
                        p=S.permutation_independent(a.to_numpy(), b.to_numpy()),
                        p_min=2 / math.comb(len(a) + len(b), len(a)))
         rows.append(row)

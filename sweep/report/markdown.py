@@ -52,11 +52,12 @@ def headline(comparisons: pd.DataFrame, curves: dict[str, Curve]) -> list[str]:
     if len(paired) == len(tested):
         n = _eps_list(sorted(set(paired.n)))
         design = (f"A seed fixes the initial weights and the batch order at every ε, so each ε is compared with ε = 0 "
-                  f"seed by seed (paired t-tests over {n} seeds, Holm-adjusted over the {k} ε); differences are "
-                  "mean [95 % CI].")
+                  f"seed by seed (paired t-tests over {n} seeds, Holm-adjusted over the {k} ε within each metric); "
+                  "differences are mean [95 % CI].")
     else:
         design = ("Seeds are not shared across every ε, so some comparisons with ε = 0 are unpaired (Welch), as the "
-                  f"table below says per row; p-values are Holm-adjusted over the {k} ε; differences are mean [95 % CI].")
+                  f"table below says per row; p-values are Holm-adjusted over the {k} ε within each metric; differences are "
+                  "mean [95 % CI].")
     return [design] + [_metric_sentence(tested[tested.metric == m], m, curves[m]) for m in HEADLINE
                        if (tested.metric == m).any()]
 
@@ -140,7 +141,8 @@ def comparison_section(comparisons: pd.DataFrame, curves: dict[str, Curve], targ
     lines += ["Paired t-test over the seeds that ε and ε = 0 share (Welch's where fewer than two are shared), "
               "two-sided; Holm's adjustment over the ε compared, per metric; **significant** when the adjusted "
               "p < 0.05. Equivalence: two one-sided tests (TOST) against the margin, Holm-adjusted the same way; "
-              "**equivalent** when that p < 0.05 (the 90 % CI lies inside ±margin). Neither: inconclusive. The "
+              "**equivalent** when that p < 0.05 (unadjusted, this is the 90 % CI lying inside ±margin). Neither: "
+              "inconclusive. The CIs shown are unadjusted 95 % intervals. The "
               f"last column is the seeds that would make the 95 % CI half-width {target:g} × the margin, from the "
               "observed SD of the per-seed differences (planning, not a test).", "",
               "| metric | ε | test | n | difference [95 % CI] | p | Holm p | TOST Holm p | verdict | seeds for "

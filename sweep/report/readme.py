@@ -81,26 +81,27 @@ def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.D
              "rise is the last epoch's validation NLL minus that lowest value. A rise counts only when it exceeds "
              f"{RISE_NOISE:g} × the trial's own epoch-to-epoch noise: the root mean square of the second differences "
              "of its validation NLL over the second half of its epochs, divided by √6 (for a smooth curve plus "
-             "independent noise of SD σ, a second difference has SD σ√6).", ""]
+             "independent noise of SD σ, a second difference has SD σ√6). That is a rule of thumb, not a test: ten "
+             "epochs give the noise estimate few degrees of freedom.", ""]
     for _, r in summary.iterrows():
         g = trials[trials.eps == r.eps]
-        rises = int(g.rises.sum()) if g.rises.notna().any() else 0
+        rises, judged = int(g.rises.sum()), int(g.rises.notna().sum())  # NaN: too few epochs to measure noise
         lines.append(f"- ε = {r.eps:g} ({'one seed' if r.n < 2 else f'n = {int(r.n)}'}): lowest validation NLL at "
                      f"epoch {r.best_epoch_mean:.1f} on average (range {g.best_epoch.min():g}–{g.best_epoch.max():g}, "
-                     f"last epoch {g.last_epoch.max():g}); mean rise {r.nll_rise_mean:.3f} nats; {rises} of {len(g)} "
+                     f"last epoch {g.last_epoch.max():g}); mean rise {r.nll_rise_mean:.3f} nats; {rises} of {judged} "
                      f"seeds rise beyond their noise (median noise {g.nll_noise.median():.3f} nats).")
     onsets = onset_tests(trials)
     if onsets.p.notna().any():
-        parts = [f"ε = {r.eps:g}: {r['diff']:+.1f} epochs, p = {r.p:.2g}, Holm p = {r.p_holm:.2g}"
-                 for _, r in onsets[onsets.p.notna()].iterrows()]
-        floor = onsets.p_min.dropna().max()
-        lines += ["", f"- Onset against ε = 0, by an exact permutation test ({onsets.method.dropna().iloc[0]}; with "
-                      f"these seeds no two-sided p can fall below {floor:.2g}): " + "; ".join(parts) + "."]
+        parts = [f"ε = {r.eps:g}: {r['diff']:+.1f} epochs, p = {r.p:.2g} ({r.method}, whose p cannot fall below "
+                 f"{r.p_min:.2g} here), Holm p = {r.p_holm:.2g}" for _, r in onsets[onsets.p.notna()].iterrows()]
+        lines += ["", "- Onset against ε = 0, by permutation tests of the onset epochs (integer epochs with ties "
+                      "would make a t-test's p unreliable): " + "; ".join(parts) + "."]
     lines += _compared_line(comparisons, "nll_rise", "- Rise against ε = 0")
     lines += _compared_line(comparisons, "stopped_val_acc",
                             "- Validation accuracy when each trial stops where the *other* seeds' mean validation NLL "
                             "at its ε is lowest (the same rule at every ε, and a trial's own validation scores never "
-                            "pick its epoch, though the other seeds' are on the same images), against ε = 0")
+                            "pick its epoch, though the other seeds' are on the same images, and seeds of one ε "
+                            "share their stopping epochs, so read this test as approximate), against ε = 0")
     lines += _compared_line(comparisons, "val_acc", "- For reference, validation accuracy at the last epoch")
     return lines + [""]
 

@@ -54,8 +54,12 @@ def t_interval(values) -> Interval:
     return Interval(mean, sd, mean - half, mean + half)
 
 
-def _difference(method, n, n_zero, diff, se, df, sd) -> Difference:
-    if se == 0:  # no spread at all: the difference is exact
+def _difference(method, n, n_zero, diff, se, df, sd, size) -> Difference:
+    """`size`: the largest magnitude among the values, so that rounding (not real spread) counts as none."""
+    tiny = 1e-12 * max(size, 1e-300)
+    if se <= tiny:  # no spread at all: the difference is exact
+        diff = 0.0 if abs(diff) <= tiny else diff
+        sd = 0.0
         t = math.copysign(math.inf, diff) if diff else 0.0
         return Difference(method, n, n_zero, diff, 0.0, df, t, 0.0 if diff else 1.0, diff, diff, sd)
     half = float(stats.t.ppf(0.975, df)) * se
@@ -66,11 +70,13 @@ def _difference(method, n, n_zero, diff, se, df, sd) -> Difference:
 
 def paired_t(a, b) -> Difference:
     """Paired t-test of a − b, position by position (a[i] and b[i] share a seed)."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = a - b
     if len(d) < 2:
         raise ValueError("a paired t-test needs at least two pairs")
     sd = float(d.std(ddof=1))
-    return _difference("paired t", len(d), len(d), float(d.mean()), sd / math.sqrt(len(d)), len(d) - 1.0, sd)
+    size = float(max(np.abs(a).max(), np.abs(b).max()))
+    return _difference("paired t", len(d), len(d), float(d.mean()), sd / math.sqrt(len(d)), len(d) - 1.0, sd, size)
 
 
 def welch(a, b) -> Difference:
@@ -81,7 +87,8 @@ def welch(a, b) -> Difference:
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb else len(a) + len(b) - 2.0
     sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-    return _difference("Welch", len(a), len(b), float(a.mean() - b.mean()), math.sqrt(va + vb), float(df), sd)
+    size = float(max(np.abs(a).max(), np.abs(b).max()))
+    return _difference("Welch", len(a), len(b), float(a.mean() - b.mean()), math.sqrt(va + vb), float(df), sd, size)
 
 
 def tost(d: Difference, margin: float) -> float:
@@ -115,26 +122,38 @@ def _two_sided(null: np.ndarray, observed: float) -> float:
     return float(min(1.0, 2 * min(less, greater)))
 
 
+EXACT_LIMIT = 2 ** 16  # rearrangements enumerated in full; past this, a seeded Monte-Carlo sample of as many
+
+
 def permutation_paired(a, b) -> float:
-    """Exact permutation test of mean(a − b) = 0 for pairs: every one of the 2ⁿ sign patterns of the differences.
+    """Permutation test of mean(a − b) = 0 for pairs: every one of the 2ⁿ sign patterns of the differences
+    (exact), or EXACT_LIMIT random ones past 16 pairs.
 
     With n pairs the smallest two-sided p it can give is 2 / 2ⁿ (0.0625 for five seeds).
     """
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    if 2 ** len(d) <= EXACT_LIMIT:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    else:
+        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(EXACT_LIMIT, len(d)))
     return _two_sided((signs * d).mean(axis=1), float(d.mean()))
 
 
 def permutation_independent(a, b) -> float:
-    """Exact permutation test of mean(a) − mean(b) = 0: every split of the pooled values into groups of their sizes."""
+    """Permutation test of mean(a) − mean(b) = 0: every split of the pooled values into groups of their sizes
+    (exact), or EXACT_LIMIT random splits where there are more."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     pooled, n = np.concatenate([a, b]), len(a)
-    null = []
-    for idx in itertools.combinations(range(len(pooled)), n):
-        mask = np.zeros(len(pooled), dtype=bool)
-        mask[list(idx)] = True
-        null.append(pooled[mask].mean() - pooled[~mask].mean())
-    return _two_sided(np.array(null), float(a.mean() - b.mean()))
+    if math.comb(len(pooled), n) <= EXACT_LIMIT:
+        masks = np.zeros((math.comb(len(pooled), n), len(pooled)), dtype=bool)
+        for row, idx in enumerate(itertools.combinations(range(len(pooled)), n)):
+            masks[row, list(idx)] = True
+    else:
+        rng = np.random.default_rng(0)
+        masks = np.array([np.isin(np.arange(len(pooled)), rng.permutation(len(pooled))[:n])
+                          for _ in range(EXACT_LIMIT)])
+    null = (masks * pooled).sum(axis=1) / n - (~masks * pooled).sum(axis=1) / (len(pooled) - n)
+    return _two_sided(null, float(a.mean() - b.mean()))
 
 
 def seeds_for_halfwidth(sd: float, halfwidth: float, cap: int = 10_000) -> int | None:
@@ -235,24 +254,24 @@ def quadratic_vertex(x, y) -> tuple[float, float]:
 class Vertex:
     at: float  # ε of the parabola's peak or trough, fitted to the means
     kind: str  # "peak" or "trough"
-    lo: float  # 2.5 and 97.5 percentiles over bootstrap resamples, clipped to the ε span
+    lo: float  # 2.5 and 97.5 percentiles over the resamples that have a vertex of the same kind inside the span
     hi: float
-    inside: float  # share of resamples with a vertex of the same kind inside the span
+    inside: float  # the share of resamples that do
 
 
 def bootstrap_vertex(matrix, levels, resamples: int = 2000, seed: int = 0) -> Vertex:
     """The vertex of the parabola through the per-ε means of a seeds × ε matrix, and its percentile CI from
-    resampling seeds (whole rows, so each resample keeps the pairing)."""
+    resampling seeds (whole rows, so each resample keeps the pairing). Resamples whose parabola bends the other
+    way or puts its vertex outside the span have no such vertex: they are left out of the CI and counted in
+    `inside`. With few seeds a percentile interval runs narrow: read it as a rough range."""
     m, x = np.asarray(matrix, dtype=float), np.asarray(levels, dtype=float)
     at, curve = quadratic_vertex(x, m.mean(axis=0))
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(m), size=(resamples, len(m)))
     fits = [quadratic_vertex(x, m[r].mean(axis=0)) for r in rows]
-    ats = np.array([a for a, _ in fits])
-    same = np.array([np.sign(c) == np.sign(curve) and x.min() < a < x.max() for a, c in fits])
-    clipped = np.clip(np.nan_to_num(ats, nan=x.min()), x.min(), x.max())
-    lo, hi = np.percentile(clipped, [2.5, 97.5])
-    return Vertex(float(at), "peak" if curve < 0 else "trough", float(lo), float(hi), float(same.mean()))
+    same = np.array([a for a, c in fits if np.sign(c) == np.sign(curve) and x.min() < a < x.max()])
+    lo, hi = np.percentile(same, [2.5, 97.5]) if len(same) else (math.nan, math.nan)
+    return Vertex(float(at), "peak" if curve < 0 else "trough", float(lo), float(hi), len(same) / resamples)
 
 
 # ---------------------------------------------------------------- noise within one trial

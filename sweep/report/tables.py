@@ -18,7 +18,9 @@ ONSET = ("best_epoch", "val_nll_min", "nll_rise", "nll_noise", "rises", "stop_ep
 HEADLINE = ("gap", "val_acc", "nll_gap", "val_ece")  # the question's answer, in this order
 COMPARED = (*HEADLINE, "train_acc", "val_nll")  # each tested against ε = 0 in comparisons.csv
 NUM_CLASSES = 10
-RISE_NOISE = 3.0  # a rise counts when it exceeds this many times the trial's epoch-to-epoch noise SD
+# A rise counts when it exceeds this many times the trial's epoch-to-epoch noise SD: a rule of thumb, not a
+# test (ten epochs give the noise estimate only a few degrees of freedom).
+RISE_NOISE = 3.0
 # (name, unit of a value); differences of a % are in pp
 UNITS = {"train_acc": ("train accuracy", "%"), "val_acc": ("validation accuracy", "%"), "gap": ("accuracy gap", "pp"),
          "train_nll": ("train NLL", "nats"), "val_nll": ("validation NLL", "nats"), "nll_gap": ("NLL gap", "nats"),
@@ -117,7 +119,8 @@ def add_stopping(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     for _, r in trials.iterrows():
         same = epochs[(epochs.eps == r.eps) & (epochs.trial != r.trial)] if len(epochs) else epochs
         curve = same.groupby("epoch").val_nll.mean().dropna() if len(same) and "val_nll" in same else pd.Series()
-        own = epochs[epochs.trial == r.trial].set_index("epoch") if len(epochs) else None
+        own = epochs[epochs.trial == r.trial].drop_duplicates("epoch", keep="last").set_index("epoch") \
+            if len(epochs) else None
         if not len(curve) or own is None or curve.idxmin() not in own.index:
             stop.append(math.nan)
             acc.append(math.nan)
