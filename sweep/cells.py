@@ -161,6 +161,7 @@ class CellBoard:
                 state = self._state(row, now)
                 if state == "stale" and self._expire(row):
                     state = "open"
+                    self.tidy()  # a dead worker may have left a trial that no claim names
                 if state == "open" and (claimed := self._claim_one(cell, 0 if row is None else row.attempt + 1)):
                     got.append(claimed)
         except BaseException:  # Ctrl-C or a database error mid-claim: hand back what was taken
@@ -292,15 +293,33 @@ class CellBoard:
             pass
 
     def tidy(self) -> int:
-        """FAIL trials left RUNNING whose cell is no longer running (a worker died between two steps)."""
+        """FAIL trials left RUNNING whose cell is no longer running (a worker died between two steps), and
+        orphans: trials that no claim names (a worker killed between creating its trial and recording it)."""
         with self.storage.engine.connect() as conn:
             ids = set(conn.execute(sa.select(CELLS.c.trial_id).where(
                 CELLS.c.study_id == self.sid, CELLS.c.state == "failed", CELLS.c.trial_id.is_not(None))).scalars())
         stuck = [t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                  if t._trial_id in ids]
+        stuck += sorted(self._orphans() - set(stuck))
         for tid in stuck:
             self._fail_trial(tid)
         return len(stuck)
+
+    def _orphans(self) -> set[int]:
+        """RUNNING trials that no claim row names, unless some worker is between creating a trial and recording
+        it. A claim row is inserted (trial_id empty) before its trial exists and names it right after, and the
+        rows are read after the trials: a live worker's new trial is either named by then or its row is still
+        empty and live, which makes this wait for the next call."""
+        running = {t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        if not running:
+            return set()
+        query = sa.select(CELLS.c.trial_id, CELLS.c.state, CELLS.c.beat_at, CELLS.c.grace,
+                          self.now.label("now")).where(CELLS.c.study_id == self.sid)
+        with self.storage.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if any(r.trial_id is None and r.state == "running" and r.now - r.beat_at < r.grace for r in rows):
+            return set()
+        return running - {r.trial_id for r in rows}
 
 
 class Heartbeat:

@@ -19,7 +19,8 @@ from sweep.launch import MAX_BATCH_TRIALS, PER_TRIAL_BYTES, plan_batch_trials, p
 from sweep.storage import open_storage, prepare_study
 from tests.conftest import ROOT, sweep_process, write_pickles
 
-COMPLETE, FAIL = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL
+COMPLETE, FAIL, RUNNING = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
+                           optuna.trial.TrialState.RUNNING)
 GiB = 2**30
 
 
@@ -117,6 +118,25 @@ def test_a_failed_cell_reopens_at_once_under_the_next_attempt(tmp_path):
     assert study._storage.get_trial(first.trial._trial_id).state == FAIL
     again = b.claim(1)[0]
     assert again.cell == first.cell and again.attempt == 1
+
+
+def test_a_trial_orphaned_by_a_kill_after_ask_is_failed_once_its_claim_is_stale(tmp_path):
+    """SIGKILL between creating the trial and naming it in the claim row: no claim names that trial."""
+    storage, study, a, b = board_pair(tmp_path)
+    live = a.claim(1)[0]  # a's trial is named by its claim and must stay RUNNING throughout
+    with storage.engine.begin() as conn:  # what the dead worker left: its claim row, still empty ...
+        conn.execute(CELLS.insert().values(study_id=study._study_id, cell="eps=0.1/seed=0", attempt=0, worker="dead",
+                                           state="running", claimed_at=0.0, grace=30.0,
+                                           beat_at=conn.execute(sa.select(b.now)).scalar()))
+    orphan = study.ask()  # ... and the trial it made
+    assert b.tidy() == 0  # the empty claim looks like a worker between the two steps: wait
+    age_heartbeats(storage, 100)
+    a.beat()
+    (taken,) = b.claim(1)  # the next claimant expires the dead claim, and with it fails the orphan
+    assert taken.cell.key == "eps=0.1/seed=0" and taken.attempt == 1
+    assert study._storage.get_trial(orphan._trial_id).state == FAIL
+    states = {t._trial_id: t.state for t in study.get_trials()}
+    assert states[live.trial._trial_id] == RUNNING and states[taken.trial._trial_id] == RUNNING
 
 
 # ------------------------------------------------------------------ whole runs racing
