@@ -1,30 +1,67 @@
 #!/usr/bin/env bash
-# One GPU check, in three timed parts: the benchmark on CUDA (seed loop, one trial, both batched
-# engines at K = 5, 10, 20, fp32 and bf16); the full default study (20 trials x 10 epochs) with
-# --batch-trials auto; the same 20 cells in bf16, for the precision check (5 seeds per eps).
-# Expects the Optuna wheels in .whl/ (../shared/device/wheels.sh .whl) and the CIFAR-10 JPEG
-# archive in .data/ (both git-ignored); writes what it measured to $OUT (or ./gpu-out).
+# The GPU check: one run on a lent GPU machine, about 6 minutes, each part under its own limit.
+#   1. set-up: the Optuna wheels from .whl/ (../shared/device/wheels.sh .whl), CIFAR-10 from
+#      .data/cifar10-jpeg.tar.gz (or $DATA_ARCHIVE), decoded once into the cache; stops in one line
+#      if any of it fails or there is no CUDA device;
+#   2. the CUDA tests (pytest -m cuda): correctness before speed;
+#   3. the benchmark on CUDA (fp32/TF32 and bf16, K = 5, 10, 20, 40);
+#   4. the default study (20 trials x 10 epochs) in fp32 (TF32) and in bf16.
+# What comes back (the device returns at most 8 files): $OUT/summary.txt (each part's exit code and
+# wall time, and the study tables), $OUT/benchmark.md, $OUT/report-fp32.md, $OUT/report-bf16.md, and
+# $OUT/everything.tar.gz (logs, both reports with plots, both study databases).
 set -uo pipefail
 out=${OUT:-gpu-out}
-mkdir -p "$out" /tmp/cifar
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
-export PYTHONPATH=$PWD:/tmp/site PYTHONUNBUFFERED=1
-tar xzf .data/cifar10-jpeg.tar.gz -C /tmp/cifar
-nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$out/gpu.txt"
-common=(--data-dir /tmp/cifar --cache-dir /tmp/cache --device cuda)
+work=${WORK:-/tmp/gpu-check}
+archive=${DATA_ARCHIVE:-.data/cifar10-jpeg.tar.gz}
+mkdir -p "$out" "$work/logs"
+summary="$out/summary.txt"
+: > "$summary"
 
-timed() {  # timed NAME LIMIT_S COMMAND...: runs it, logs it, prints its wall time
-  local name=$1 limit=$2; shift 2
-  local start; start=$(date +%s.%N)
-  timeout "$limit" "$@" > "$out/$name.log" 2>&1; local rc=$?
-  tail -n 30 "$out/$name.log"
-  echo "$name: rc $rc, wall $(echo "$(date +%s.%N) - $start" | bc) s" | tee -a "$out/times.txt"
+stop() {  # one line, then pack what there is
+  echo "gpu-check: stopped: $*" | tee -a "$summary" >&2
+  tar czf "$out/everything.tar.gz" -C "$work" logs 2>/dev/null
+  exit 3
 }
 
-timed bench 200 python3 -m sweep bench "${common[@]}" --steps 100 --rounds 3 --ks 5,10,20 \
+timed() {  # timed NAME LIMIT_S COMMAND...: run under a limit, log, record exit code and wall time
+  local name=$1 limit=$2; shift 2
+  local start=$(date +%s%N)
+  timeout "$limit" "$@" > "$work/logs/$name.log" 2>&1
+  local rc=$? ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  echo "$name: rc $rc, wall $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s (limit $limit s)" | tee -a "$summary"
+  tail -n 15 "$work/logs/$name.log"
+  return $rc
+}
+
+# 1. set-up
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$work/site" .whl/*.whl \
+    > "$work/logs/pip.log" 2>&1 || stop "installing the wheels in .whl/ failed (see logs/pip.log)"
+fi
+export PYTHONPATH=$PWD:$work/site:${PYTHONPATH:-} PYTHONUNBUFFERED=1
+python3 -c "import optuna, sweep" 2> "$work/logs/import.log" \
+  || stop "cannot import optuna and sweep: carry .whl/ (../shared/device/wheels.sh .whl)"
+[ -f "$archive" ] || stop "no data archive at $archive: carry .data/ with cifar10-jpeg.tar.gz"
+mkdir -p "$work/cifar" && tar xzf "$archive" -C "$work/cifar" || stop "cannot unpack $archive"
+data=$(dirname "$(find "$work/cifar" -maxdepth 3 -type d -name train | head -n 1)")
+[ -d "$data/test" ] || stop "no train/ and test/ folders in $archive"
+python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
+  || stop "no CUDA device here (torch.cuda.is_available() is False)"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$summary"
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$summary"
+common=(--data-dir "$data" --cache-dir "$work/cache" --device cuda)
+timed decode 120 python3 -c "from sweep.data import load; d = load('$data', '$work/cache'); print(len(d.train_y), len(d.test_y))" \
+  || stop "decoding the data failed (see logs/decode.log)"
+
+# 2-4. the checks; each goes on whatever the one before it did
+timed cuda-tests 60 python3 -m pytest -q -m cuda -p no:cacheprovider tests/test_cuda.py
+timed bench 90 python3 -m sweep bench "${common[@]}" --steps 50 --rounds 3 --ks 5,10,20,40 \
   --precisions fp32,bf16 --out "$out/benchmark.md"
-timed study-fp32 150 python3 -m sweep run --trials 20 --batch-trials auto "${common[@]}" \
-  --storage sqlite:////tmp/fp32.db --report-dir "$out/report-fp32"
-timed study-bf16 150 python3 -m sweep run --trials 20 --batch-trials auto --precision bf16 "${common[@]}" \
-  --storage sqlite:////tmp/bf16.db --report-dir "$out/report-bf16"
-cp /tmp/fp32.db /tmp/bf16.db "$out/" 2>/dev/null || true
+for precision in fp32 bf16; do
+  timed "study-$precision" 75 python3 -m sweep run --trials 20 --batch-trials auto --precision "$precision" \
+    "${common[@]}" --storage "sqlite:///$work/$precision.db" --report-dir "$work/report-$precision"
+  grep -A6 "^ *n  *train_acc" "$work/logs/study-$precision.log" >> "$summary"
+  cp "$work/report-$precision/README.md" "$out/report-$precision.md" 2>/dev/null
+done
+tar czf "$out/everything.tar.gz" -C "$work" logs report-fp32 report-bf16 fp32.db bf16.db 2>/dev/null
+echo "gpu-check: done; files in $out: $(ls "$out" | tr '\n' ' ')"

@@ -1,4 +1,4 @@
-"""The cluster recipes as a scheduler would run them: scripts/slurm-array.sh as two array tasks at once."""
+"""The scripts in scripts/ as they are run: the SLURM array as two tasks at once, the Kubernetes Job, the GPU check."""
 
 import os
 import subprocess
@@ -36,3 +36,26 @@ def test_the_kubernetes_job_runs_sweep_as_pid_1_with_a_grace_period():
     # No shell in between: the kubelet's SIGTERM must reach sweep itself (see test_faults' PID 1 test).
     assert 'command: ["python", "-m", "sweep", "run"' in text
     assert "terminationGracePeriodSeconds: 30" in text and "restartPolicy: OnFailure" in text
+
+
+def test_the_gpu_check_stops_in_one_line_without_cuda_and_leaves_at_most_8_files(folder_data, tmp_path):
+    """The device returns at most 8 files from $OUT; without CUDA the check must stop right after set-up."""
+    import tarfile
+
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the check would run in full")
+    archive = tmp_path / "cifar.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder_data, arcname="cifar10-jpeg")
+    out = tmp_path / "out"
+    env = {**os.environ, "OUT": str(out), "WORK": str(tmp_path / "work"), "DATA_ARCHIVE": str(archive)}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check.sh")], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == ["gpu-check: stopped: no CUDA device here (torch.cuda.is_available() "
+                                                "is False)"]
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert 0 < len(files) <= 8 and {p.name for p in files} == {"summary.txt", "everything.tar.gz"}
