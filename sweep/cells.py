@@ -153,6 +153,7 @@ class CellBoard:
         """Claim up to k open cells, in order; each becomes a new RUNNING trial."""
         latest, now = self._latest()
         got: list[Claimed] = []
+        expired = False
         try:
             for cell in self.cells:
                 if len(got) == k:
@@ -161,13 +162,15 @@ class CellBoard:
                 state = self._state(row, now)
                 if state == "stale" and self._expire(row):
                     state = "open"
-                    self.tidy()  # a dead worker may have left a trial that no claim names
+                    expired = True
                 if state == "open" and (claimed := self._claim_one(cell, 0 if row is None else row.attempt + 1)):
                     got.append(claimed)
         except BaseException:  # Ctrl-C or a database error mid-claim: hand back what was taken
             for c in got:
                 self.fail(c)
             raise
+        if expired:
+            self.tidy()  # a dead worker may have left a trial that no claim names
         return got
 
     def _claim_one(self, cell: Cell, attempt: int) -> Claimed | None:
@@ -282,15 +285,18 @@ class CellBoard:
             with self.storage.engine.begin() as conn:
                 rows = conn.execute(sa.select(CELLS.c.cell, CELLS.c.attempt, CELLS.c.trial_id).where(
                     CELLS.c.study_id == self.sid, CELLS.c.worker == self.worker, CELLS.c.state == "running")).all()
-            for row in rows:
+        except Exception:
+            return
+        for row in rows:
+            with contextlib.suppress(Exception):  # each row on its own: one error must not keep the rest
                 if not self._settle(row.cell, row.attempt, "failed") or row.trial_id is None:
                     continue
                 if mark:
                     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                         self.storage.set_trial_user_attr(row.trial_id, mark, True)
                 self._fail_trial(row.trial_id)
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            self.tidy()  # a trial made by a claim cut short before it was named
 
     def tidy(self) -> int:
         """FAIL trials left RUNNING whose cell is no longer running (a worker died between two steps), and

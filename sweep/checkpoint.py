@@ -49,7 +49,9 @@ def load_checkpoint(path: Path, key: dict) -> tuple[Checkpoint | None, str]:
         if blob.get("key") != key:
             return None, f"its checkpoint {path.name} belongs to another study or protocol"
         return Checkpoint(**blob["checkpoint"]), ""
-    except Exception as e:
+    except OSError as e:  # the file system, not the file: keep it for a later try
+        return None, f"its checkpoint {path.name} could not be read ({e.strerror or type(e).__name__}); it is kept"
+    except Exception as e:  # truncated, corrupt or not a checkpoint: it would fail the same way every time
         with contextlib.suppress(OSError):
             path.unlink()
         return None, f"its checkpoint {path.name} was unreadable ({type(e).__name__}) and is removed"

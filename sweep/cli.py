@@ -87,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    def storage_args(p):
-        p.add_argument("--study-name", type=study_name, default=DEFAULT_STUDY,
+    def storage_args(p, checked=True):  # a run's name is also a path; a report may read any study by URL
+        p.add_argument("--study-name", type=study_name if checked else str, default=DEFAULT_STUDY,
                        help=f"Optuna study name: letters, digits, '.', '_', '-' (default {DEFAULT_STUDY})")
         p.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
                                          "(default sqlite:///studies/<study-name>.db)")
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     rep = sub.add_parser("report", help="write plots and tables from a study")
-    storage_args(rep)
+    storage_args(rep, checked=False)
     rep.add_argument("--out", default="reports", help="output folder (default reports)")
     rep.set_defaults(handler=cmd_report)
 
@@ -159,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
+    previous = {}
     try:
         if args.command == "run":
-            end_on_signals()
+            previous = end_on_signals()
             if args.child:
                 die_with_parent()
         if args.command in ("run", "bench"):
@@ -190,36 +191,56 @@ def main(argv: list[str] | None = None) -> int:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"sweep: database error: {reason}; rerun the same command to go on", file=sys.stderr)
         return 1
+    finally:
+        for signum, handler in previous.items():  # called in-process (tests), the caller keeps its own
+            signal.signal(signum, handler)
 
 
-def end_on_signals() -> None:
-    """SIGTERM and SIGHUP end a run as Ctrl-C does: cells handed back, checkpoints kept, one line. Installed
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+ORPHAN_GRACE = 30  # seconds a worker whose parent died may spend handing its cells back
+
+
+def end_on_signals() -> dict:
+    """Ctrl-C, SIGTERM and SIGHUP end a run alike: cells handed back, checkpoints kept, one line. Installed
     even as PID 1 in a container, where the kernel drops signals that have no handler. A signal set to be
-    ignored (nohup) stays ignored."""
+    ignored (nohup, a background job's SIGINT) stays ignored. Returns the handlers it replaced."""
     from .errors import Terminated
 
     def stop(signum, frame):
-        for other in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        for other in ENDING_SIGNALS:
             signal.signal(other, signal.SIG_IGN)  # one ending: a second signal must not cut the clean-up short
         raise Terminated(signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    previous = {}
+    for signum in ENDING_SIGNALS:
         if signal.getsignal(signum) != signal.SIG_IGN:
-            signal.signal(signum, stop)
+            previous[signum] = signal.signal(signum, stop)
+    return previous
 
 
 def die_with_parent() -> None:
-    """A spawned worker gets SIGTERM when its parent dies, however it dies (Linux), and never outlives it."""
+    """A spawned worker never outlives its parent: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG),
+    and should that find it already ending and deaf to signals, a watchdog that exits after ORPHAN_GRACE."""
     import ctypes
     import os
+    import threading
+    import time
 
     from .errors import Terminated
 
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
-    parent = os.environ.get("SWEEP_PARENT_PID")
-    if parent and os.getppid() != int(parent):  # the parent died before the line above
+    parent = int(os.environ.get("SWEEP_PARENT_PID") or os.getppid())
+    if os.getppid() != parent:  # the parent died before the line above
         raise Terminated(signal.SIGTERM)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        time.sleep(ORPHAN_GRACE)
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _database_error(e: Exception) -> bool:
@@ -265,6 +286,11 @@ def cmd_report(args) -> int:
     from .storage import check_storage_url, mask_url, open_storage
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
+    if not args.storage:
+        try:
+            study_name(args.study_name)
+        except argparse.ArgumentTypeError as e:
+            raise UsageError(f"--study-name {e}")
     check_storage_url(storage_url)
     parsed_db = storage_url.removeprefix("sqlite:///")
     if storage_url.startswith("sqlite:///") and not Path(parsed_db).is_file():

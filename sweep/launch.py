@@ -202,21 +202,22 @@ def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
             t.join(timeout=10)
 
 
+STOP_WAIT = 25  # seconds a signalled worker has to hand its cells back before it is killed
+
+
 def _stop(procs: list[subprocess.Popen], signum: int) -> None:
-    """Pass the signal on. SIGTERM or SIGHUP may have reached this process alone (a scheduler signalling the
-    job's main process): every worker gets it now, and one that already had it ignores the repeat. Ctrl-C
-    in a terminal reached every worker already: only one still running after 5 s gets it again."""
+    """Pass the signal on: it may have reached this process alone (a scheduler signalling the job's main
+    process); a worker that had it already ignores the repeat. One still running after STOP_WAIT is stuck
+    (a lock, a hung file system) and is killed: a scheduler's grace period is about 30 s."""
     for p in procs:
-        if signum != signal.SIGINT:
-            with contextlib.suppress(OSError):
-                p.send_signal(signum)
-            continue
+        with contextlib.suppress(OSError):
+            p.send_signal(signum)
+    for p in procs:
         try:
-            p.wait(timeout=5)
+            p.wait(timeout=STOP_WAIT)
         except subprocess.TimeoutExpired:
-            p.send_signal(signal.SIGINT)
-    for p in procs:
-        p.wait()
+            p.kill()
+            p.wait()
 
 
 def _finish(args, study, storage_url, board) -> int:

@@ -126,7 +126,8 @@ def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, study) -> Iterator[l
         p = replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed)
         ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), _ckpt_key(study, p))
         if ckpt is None and (why or c.attempt > 0):  # a retry that cannot resume says so
-            print(f"sweep: restarting {c.cell.key} from epoch 0 ({why or 'its checkpoint is not here'})",
+            why = why or "its checkpoint is not here: none was written yet, or it is on another machine"
+            print(f"sweep: restarting {c.cell.key} from epoch 0 ({why})",
                   file=sys.stderr, flush=True)
         groups.setdefault(ckpt.epoch if ckpt else 0, []).append((c, ckpt))
     return iter(groups.values())
@@ -161,7 +162,8 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
                 if not save_checkpoint(paths[k], checkpoints[k], _ckpt_key(study, protocols[k])) and not unsaved:
                     unsaved.append(paths[k])  # once per group: a full disk stays full
                     print(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
-                          "goes on, and a retry of these cells would start from epoch 0", file=sys.stderr, flush=True)
+                          "goes on, and a retry would start from an older checkpoint or epoch 0", file=sys.stderr,
+                          flush=True)
 
     def on_epoch(epoch: int, histories, checkpoint) -> None:
         # Copied now, while training waits: the next epoch changes the weights in place.

@@ -38,8 +38,9 @@ def test_batched_models_match_models_trained_alone_on_cuda():
         assert_same_history(alone_hist, batched_hist[k])
 
 
-def test_tf32_training_stays_close_to_float64():
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+def test_tf32_training_stays_close_to_float64(monkeypatch):
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
     data = tiny(per_class=64)
     protocols = [Protocol(epochs=2, batch_size=32, seed=s, label_smoothing=0.1) for s in range(3)]
     exact = snapshots(protocols, data)[1]

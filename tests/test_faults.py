@@ -283,12 +283,13 @@ def test_sigterm_reaches_a_run_that_is_pid_1_of_its_namespace(slow_data, tmp_pat
     import subprocess
 
     unshare = shutil.which("unshare")
-    if not unshare or subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "true"],
+    if not unshare or subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "--kill-child", "true"],
                                      capture_output=True).returncode != 0:
         pytest.skip("cannot make a PID namespace here (needs unshare and the right to use it)")
     args = run_args(slow_data, "--trials", "1", "--epochs", "3")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([unshare, "--pid", "--fork", "--mount-proc", sys.executable, "-m", "sweep", *args],
+    proc = subprocess.Popen([unshare, "--pid", "--fork", "--mount-proc", "--kill-child", sys.executable, "-m", "sweep",
+                             *args],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: checkpoints(tmp_path), proc)
     os.kill(_children(proc.pid)[0], signal.SIGTERM)  # what `docker stop` or the kubelet sends to PID 1

@@ -66,7 +66,8 @@ def test_the_parent_spawns_gpu_workers_without_touching_a_gpu(cli, monkeypatch):
     spawned = {}
     monkeypatch.setattr(launch, "_gpu_count", lambda device: 4)
     monkeypatch.setattr(launch, "_spawn_workers",
-                        lambda args, device, workers, share, progress: spawned.update(workers=workers, share=share))
+                        lambda args, device, workers, share, progress: spawned.update(workers=workers, share=share)
+                        or [0] * workers)  # every worker's exit code
     monkeypatch.setattr("sweep.cli.resolve_device", lambda name: torch.device("cuda"))
     code, out, err = cli("run", "--trials", "10", "--epochs", "1", "--no-report", "--workers", "auto")
     assert code == 0, err

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import uuid
 from collections import Counter
 
@@ -14,7 +15,7 @@ COMPLETE, RUNNING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RU
 
 def test_the_slurm_script_as_two_array_tasks_at_once_runs_every_cell_once(postgres_url, folder_data, tmp_path):
     name = f"slurm-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "SWEEP_STORAGE": postgres_url, "SWEEP_STUDY": name, "SWEEP_TRIALS": "4",
+    env = {**os.environ, "PYTHON": sys.executable, "SWEEP_STORAGE": postgres_url, "SWEEP_STUDY": name, "SWEEP_TRIALS": "4",
            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     extra = ["--epochs", "1", "--data-dir", str(folder_data), "--cache-dir", str(tmp_path / "cache"),
              "--device", "cpu", "--workers", "1"]
@@ -51,7 +52,8 @@ def test_the_gpu_check_stops_in_one_line_without_cuda_and_leaves_at_most_8_files
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder_data, arcname="cifar10-jpeg")
     out = tmp_path / "out"
-    env = {**os.environ, "OUT": str(out), "WORK": str(tmp_path / "work"), "DATA_ARCHIVE": str(archive)}
+    env = {**os.environ, "OUT": str(out), "WORK": str(tmp_path / "work"), "DATA_ARCHIVE": str(archive),
+           "PYTHON": sys.executable}
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check.sh")], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 3
