@@ -164,6 +164,14 @@ def test_a_flat_curve_is_not_called_a_trend():
         assert word not in words
 
 
+def test_a_curve_that_falls_and_flattens_has_no_trough():
+    """A parabola through a falling, flattening curve has its vertex near the end of the span: not a trough."""
+    trials = paired_design(lambda e: -0.3 * (1 - np.exp(-e / 0.08)), seed_sd=0.02, noise=0.002)
+    c = curve(trials, "val_acc")
+    assert c.shape.quadratic_p < 0.05 and c.vertex is None
+    assert "no peak or trough within the grid" in shape_words(c) and "falls with ε overall" in shape_words(c)
+
+
 def test_a_peak_is_located_with_a_ci():
     trials = paired_design(lambda e: -2.0 * (e - 0.08) ** 2, seed_sd=0.02, noise=0.0003, seeds=8)
     c = curve(trials, "val_acc")

@@ -120,10 +120,23 @@ def curve(trials: pd.DataFrame, metric: str) -> Curve:
     vertex = None
     if shape and len(matrix) >= 2 and shape.p < ALPHA and shape.quadratic_p < ALPHA:
         v = S.bootstrap_vertex(matrix.to_numpy(), matrix.columns.to_numpy(dtype=float))
-        if matrix.columns.min() < v.at < matrix.columns.max():
+        if matrix.columns.min() < v.at < matrix.columns.max() and interior_extremum(matrix, v.kind):
             vertex = v
     dropped = len(data) - matrix.size if len(matrix) >= 2 else 0
     return Curve(metric, shape, vertex, correlation, len(matrix), dropped)
+
+
+def interior_extremum(matrix: pd.DataFrame, kind: str) -> bool:
+    """A parabola's vertex inside the span is not yet a peak: a curve that rises and flattens has one too.
+    Required as well: the highest (lowest, for a trough) mean lies at an inner ε and is above (below) the
+    means at both ends of the grid, each by a paired t-test, Holm over the two."""
+    means = matrix.mean(axis=0).to_numpy()
+    j = int(np.argmax(means) if kind == "peak" else np.argmin(means))
+    if j in (0, len(means) - 1):
+        return False
+    sign = 1 if kind == "peak" else -1
+    tests = [S.paired_t(matrix.iloc[:, j].to_numpy(), matrix.iloc[:, end].to_numpy()) for end in (0, -1)]
+    return all(sign * d.diff > 0 and p < ALPHA for d, p in zip(tests, S.holm([d.p for d in tests])))
 
 
 def shape_words(c: Curve) -> str:
@@ -145,7 +158,8 @@ def shape_words(c: Curve) -> str:
                  f"{v.inside:.0%} of resamples with a {v.kind} inside the span; quadratic term p = {s.quadratic_p:.2g})")
         return f"{test}: {where}" + (f"; {trend}" if trend else "")
     if s.quadratic_p < ALPHA:
-        where = "its fitted vertex lies outside the ε span" if c.blocks >= 2 else \
+        where = ("no peak or trough within the grid (the fitted vertex lies outside the span, or the extreme "
+                 "mean is not beyond both ends by paired tests)") if c.blocks >= 2 else \
             "the vertex is not located (no seeds repeat across ε to resample)"
         curved = f"curved (quadratic term p = {s.quadratic_p:.2g}); {where}"
         return f"{test}: {curved}" + (f"; {trend}" if trend else "")
@@ -164,7 +178,7 @@ def shape_short(c: Curve) -> str:
     if c.vertex is not None:
         return f"a {c.vertex.kind} near ε ≈ {c.vertex.at:.2f} (bootstrap 95 % CI {c.vertex.lo:.2f}–{c.vertex.hi:.2f})"
     if s.quadratic_p < ALPHA:
-        return "it is curved" + (", its fitted vertex outside the ε span" if c.blocks >= 2 else "")
+        return "it is curved" + (", with no peak or trough within the grid" if c.blocks >= 2 else "")
     if s.linear_p < ALPHA:
         return f"it {'rises' if s.linear_t > 0 else 'falls'} with ε"
     return "ε matters, without a linear or quadratic trend"

@@ -174,7 +174,9 @@ def findings(summary: pd.DataFrame, curves: dict[str, Curve]) -> list[str]:
              "The means per ε as measured, then what the tests say of their shape: an F-test of any ε effect in a "
              "model with the seed as a block (where seeds repeat), and its linear and quadratic terms for the actual "
              "ε spacing (orthogonal polynomials); a peak or trough is located only where the quadratic term is "
-             "significant, with a bootstrap CI over seeds. Without a significant test the means are not called "
+             "significant, the fitted vertex lies inside the span, and the extreme mean sits at an inner ε beyond "
+             "both ends of the grid (paired tests), with a bootstrap CI over seeds. Without a significant test the "
+             "means are not called "
              "rising, falling or different.", ""]
     if len(summary) < 2:
         return lines + ["- Only one ε in this study: nothing to compare yet.", ""]
