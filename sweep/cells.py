@@ -8,7 +8,8 @@ workers). The row also holds the claim's state and heartbeat:
 
 - `running`: a worker holds it and beats for it (one UPDATE per interval for all its cells, from
   claim to end, whether a cell is training or waiting for its turn);
-- `done`: finished; `failed`: a crash, Ctrl-C, or a silent worker.
+- `done`: finished; `failed`: a crash, Ctrl-C, or a silent worker;
+- `expiring`: a claimant is checking a silent worker's trial before taking the cell back.
 
 A `running` row whose heartbeat is older than the grace period, by the database's clock (workers
 on many machines never compare their own clocks), belongs to a dead worker: the next claimant
@@ -189,7 +190,12 @@ class CellBoard:
                 self.study.sampler = _sampler(cell, self.eps_range)
                 trial = self.study.ask()
             with self.storage.engine.begin() as conn:  # at once: an expirer can then fail this trial
-                conn.execute(self._where(cell.key, attempt, CELLS.update()).values(trial_id=trial._trial_id))
+                named = conn.execute(self._where(cell.key, attempt, CELLS.update())
+                                     .where(CELLS.c.worker == self.worker, CELLS.c.state == "running")
+                                     .values(trial_id=trial._trial_id)).rowcount == 1
+            if not named:  # taken for dead meanwhile (too slow to beat): the cell is another worker's now
+                self._fail_trial(trial._trial_id)
+                return None
             eps, seed = suggest(trial, self.cells, self.eps_range)
             trial.set_user_attr("cell", cell.key)
             trial.set_user_attr("attempt", attempt)
@@ -206,18 +212,26 @@ class CellBoard:
 
     def _expire(self, row) -> bool:
         """Take a dead worker's cell back; False if it beat meanwhile, another worker took it first, or
-        its trial turned out COMPLETE (it died between telling Optuna and marking the cell done)."""
+        its trial turned out COMPLETE (it died between telling Optuna and marking the cell done).
+
+        The row reads 'expiring' while its trial is checked, so that no other reader takes the cell for
+        open before that trial's fate is known (its worker may have told Optuna a moment ago). An expirer
+        that dies there leaves the row stale, and the next one takes it over.
+        """
+        where = self._where(row.cell, row.attempt, CELLS.update())
         with self.storage.engine.begin() as conn:
-            taken = conn.execute(self._where(row.cell, row.attempt, CELLS.update())
-                                 .where(CELLS.c.state == "running", CELLS.c.beat_at < self.now - CELLS.c.grace)
-                                 .values(state="failed")).rowcount == 1
-        if not taken or row.trial_id is None:
-            return taken
-        if self._fail_trial(row.trial_id) == TrialState.COMPLETE:
-            with self.storage.engine.begin() as conn:
-                conn.execute(self._where(row.cell, row.attempt, CELLS.update()).values(state="done"))
+            taken = conn.execute(where.where(CELLS.c.state.in_(("running", "expiring")),
+                                             CELLS.c.beat_at < self.now - CELLS.c.grace)
+                                 .values(state="expiring")).rowcount == 1
+            trial_id = conn.execute(self._where(row.cell, row.attempt, sa.select(CELLS.c.trial_id))).scalar()
+        if not taken:
             return False
-        return True
+        # No trial named yet: its worker, if alive, finds the claim lost when it tries to name one.
+        state = TrialState.FAIL if trial_id is None else self._fail_trial(trial_id)
+        final = "done" if state == TrialState.COMPLETE else "failed"
+        with self.storage.engine.begin() as conn:
+            conn.execute(where.values(state=final))
+        return final == "failed"
 
     def _fail_trial(self, trial_id: int) -> TrialState:
         """FAIL the trial unless it has finished already; returns its state in the end."""
@@ -312,19 +326,18 @@ class CellBoard:
         return len(stuck)
 
     def _orphans(self) -> set[int]:
-        """RUNNING trials that no claim row names, unless some worker is between creating a trial and recording
-        it. A claim row is inserted (trial_id empty) before its trial exists and names it right after, and the
-        rows are read after the trials: a live worker's new trial is either named by then or its row is still
-        empty and live, which makes this wait for the next call."""
+        """RUNNING trials that no claim row names, unless some claim row is still empty and not failed. A claim
+        row is inserted (trial_id empty) before its trial exists and names it right after, and the rows are
+        read after the trials: a worker's new trial is either named by then, or its row is still empty, which
+        makes this wait until that row is named or, its worker dead, expired (and then failed)."""
         running = {t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         if not running:
             return set()
-        query = sa.select(CELLS.c.trial_id, CELLS.c.state, CELLS.c.beat_at, CELLS.c.grace,
-                          self.now.label("now")).where(CELLS.c.study_id == self.sid)
+        query = sa.select(CELLS.c.trial_id, CELLS.c.state).where(CELLS.c.study_id == self.sid)
         with self.storage.engine.connect() as conn:
             rows = conn.execute(query).all()
-        if any(r.trial_id is None and r.state == "running" and r.now - r.beat_at < r.grace for r in rows):
-            return set()
+        if any(r.trial_id is None and r.state in ("running", "expiring") for r in rows):
+            return set()  # live, or dead and not yet expired: the expiry comes first
         return running - {r.trial_id for r in rows}
 
 

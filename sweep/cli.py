@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             previous = end_on_signals()
+            if argv is None:  # a process keeps its handlers to the end: see `finally`
+                previous = {}
             if args.child:
                 die_with_parent()
         if args.command in ("run", "bench"):
@@ -192,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sweep: database error: {reason}; rerun the same command to go on", file=sys.stderr)
         return 1
     finally:
-        for signum, handler in previous.items():  # called in-process (tests), the caller keeps its own
+        # Called as a function (argv given: tests), the caller gets its handlers back. A process (argv None)
+        # keeps ignoring repeats to the end: a second Ctrl-C during shutdown must not print a traceback.
+        for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 

@@ -130,7 +130,7 @@ def test_a_trial_orphaned_by_a_kill_after_ask_is_failed_once_its_claim_is_stale(
                                            state="running", claimed_at=0.0, grace=30.0,
                                            beat_at=conn.execute(sa.select(b.now)).scalar()))
     orphan = study.ask()  # ... and the trial it made
-    assert b.tidy() == 0  # the empty claim looks like a worker between the two steps: wait
+    assert b.tidy() == 0  # an empty claim not yet expired: its worker may be between the two steps
     age_heartbeats(storage, 100)
     a.beat()
     (taken,) = b.claim(1)  # the next claimant expires the dead claim, and with it fails the orphan
@@ -138,6 +138,45 @@ def test_a_trial_orphaned_by_a_kill_after_ask_is_failed_once_its_claim_is_stale(
     assert study._storage.get_trial(orphan._trial_id).state == FAIL
     states = {t._trial_id: t.state for t in study.get_trials()}
     assert states[live.trial._trial_id] == RUNNING and states[taken.trial._trial_id] == RUNNING
+
+
+def test_a_worker_too_slow_to_name_its_trial_loses_the_claim_and_keeps_nothing(tmp_path):
+    """a is starved between creating its trial and naming it; b takes the cell for dead meanwhile."""
+    storage, study, a, _ = board_pair(tmp_path)
+    b = CellBoard(optuna.load_study(study_name="s", storage=storage), storage, a.cells, None, 10.0, worker="b")
+    real_ask, taken = study.ask, []
+
+    def starved_ask(*args, **kw):
+        trial = real_ask(*args, **kw)
+        if not taken:  # the first claim only
+            age_heartbeats(storage, 100)
+            taken.extend(b.claim(1))
+        return trial
+
+    study.ask = starved_ask
+    assert a.claim(1)[0].cell.key == "eps=0.1/seed=0"  # lost the first cell, went on to the next
+    assert [c.cell.key for c in taken] == ["eps=0/seed=0"] and taken[0].attempt == 1
+    first = [t for t in study.get_trials() if t.number == 0][0]
+    assert first.state == FAIL  # a's trial for the lost cell: failed by a itself, never told COMPLETE
+
+
+def test_no_reader_takes_a_cell_for_open_while_its_trial_is_being_checked(tmp_path):
+    """A silent worker told Optuna just before it was taken for dead: the cell is done, never run again."""
+    storage, study, a, b = board_pair(tmp_path)
+    held = a.claim(1)[0]
+    study.tell(held.trial, 0.5)  # a told Optuna, then stalled before marking its cell done
+    age_heartbeats(storage, 100)
+    seen = []
+    real_fail = b._fail_trial
+
+    def checking(trial_id):  # while b checks the trial, a third reader looks at the cell
+        seen.append(CellBoard(study, storage, a.cells, None, 10.0, worker="c")._latest()[0]["eps=0/seed=0"].state)
+        return real_fail(trial_id)
+
+    b._fail_trial = checking
+    claimed = b.claim(1)
+    assert seen == ["expiring"] and [c.cell.key for c in claimed] == ["eps=0.1/seed=0"]
+    assert "eps=0/seed=0" in [c.key for c in b.status()["done"]]
 
 
 # ------------------------------------------------------------------ whole runs racing
