@@ -177,10 +177,12 @@ def shape_short(c: Curve) -> str:
         return f"no effect of ε is detected (p = {s.p:.2g})"
     if c.vertex is not None:
         return f"a {c.vertex.kind} near ε ≈ {c.vertex.at:.2f} (bootstrap 95 % CI {c.vertex.lo:.2f}–{c.vertex.hi:.2f})"
+    trend = f"it {'rises' if s.linear_t > 0 else 'falls'} with ε" if s.linear_p < ALPHA else ""
     if s.quadratic_p < ALPHA:
-        return "it is curved" + (", with no peak or trough within the grid" if c.blocks >= 2 else "")
-    if s.linear_p < ALPHA:
-        return f"it {'rises' if s.linear_t > 0 else 'falls'} with ε"
+        return (f"{trend} overall and is curved" if trend else "it is curved") + \
+            (", with no peak or trough within the grid" if c.blocks >= 2 else "")
+    if trend:
+        return trend
     return "ε matters, without a linear or quadratic trend"
 
 
