@@ -14,7 +14,8 @@ import torch
 from sweep.checkpoint import load_checkpoint, save_checkpoint
 from sweep.protocol import Protocol
 from sweep.train import Stack, _stacked_adam_state, train
-from tests.test_model_train import assert_same_history, assert_same_weights, comparable, tiny
+from tests.test_model_train import (assert_same_history, assert_same_weights, check_resume_across_group_sizes,
+                                     comparable, tiny)
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: run `pytest -m cuda` there")]
@@ -51,16 +52,7 @@ def test_tf32_training_stays_close_to_float64(monkeypatch):
 
 
 def test_a_resume_across_group_sizes_on_cuda_equals_the_uninterrupted_run():
-    data = tiny()
-    p = Protocol(epochs=3, batch_size=32, seed=4, label_smoothing=0.1)
-    others = [replace(p, seed=s, label_smoothing=0.05 * s) for s in (7, 8)]
-    (full,), _ = snapshots([p], data)
-    (e1,), _ = snapshots([replace(p, epochs=1)], data)
-    o1, _ = snapshots([replace(q, epochs=1) for q in others], data)
-    e2, _ = snapshots([replace(q, epochs=2) for q in (p, *others)], data, resume=[e1, *o1])
-    (e3,), _ = snapshots([p], data, resume=[e2[0]])
-    assert_same_weights(full, e3, atol=1e-10)
-    assert_same_history(full.history, e3.history)
+    check_resume_across_group_sizes(snapshots)
 
 
 @pytest.mark.parametrize("k", [1, 3])

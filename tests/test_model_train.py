@@ -182,6 +182,10 @@ def test_batched_models_match_models_trained_alone_after_20_steps(engine):
 
 
 def test_a_resume_that_changes_group_size_equals_the_uninterrupted_run_and_keeps_one_layout():
+    check_resume_across_group_sizes(snapshots)
+
+
+def check_resume_across_group_sizes(snapshots):
     """1 trial alone, then resumed in a group of 3, then alone again: the same as 3 epochs alone."""
     data = tiny()
     p = Protocol(epochs=3, batch_size=32, seed=4, label_smoothing=0.1)
