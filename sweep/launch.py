@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .errors import Interrupted, UsageError
@@ -212,9 +213,10 @@ def _stop(procs: list[subprocess.Popen], signum: int) -> None:
     for p in procs:
         with contextlib.suppress(OSError):
             p.send_signal(signum)
+    deadline = time.monotonic() + STOP_WAIT  # one wait for all of them, not one each
     for p in procs:
         try:
-            p.wait(timeout=STOP_WAIT)
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
