@@ -318,19 +318,18 @@ class CellBoard:
         with self.storage.engine.connect() as conn:
             ids = set(conn.execute(sa.select(CELLS.c.trial_id).where(
                 CELLS.c.study_id == self.sid, CELLS.c.state == "failed", CELLS.c.trial_id.is_not(None))).scalars())
-        stuck = [t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                 if t._trial_id in ids]
-        stuck += sorted(self._orphans() - set(stuck))
+        running = {t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        stuck = sorted(running & ids)
+        stuck += sorted(self._orphans(running) - set(stuck))
         for tid in stuck:
             self._fail_trial(tid)
         return len(stuck)
 
-    def _orphans(self) -> set[int]:
+    def _orphans(self, running: set[int]) -> set[int]:
         """RUNNING trials that no claim row names, unless some claim row is still empty and not failed. A claim
         row is inserted (trial_id empty) before its trial exists and names it right after, and the rows are
         read after the trials: a worker's new trial is either named by then, or its row is still empty, which
         makes this wait until that row is named or, its worker dead, expired (and then failed)."""
-        running = {t._trial_id for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         if not running:
             return set()
         query = sa.select(CELLS.c.trial_id, CELLS.c.state).where(CELLS.c.study_id == self.sid)

@@ -15,10 +15,8 @@ import pandas as pd
 from .. import __version__
 from .analysis import Curve, shape_short, shape_words
 from .plotting import seeds_label
-from .tables import HEADLINE, UNITS, diff_unit, digits, scale, state_counts
+from .tables import CLAIMS, HEADLINE, TARGET_TRAIN, TARGET_VAL, UNITS, diff_unit, digits, scale, state_counts
 
-CLAIMS = {0.0: (0.95, 0.80), 0.1: (0.90, 0.87)}  # the tutorial's (train, val) accuracy claims
-TARGET_VAL, TARGET_TRAIN = 0.85, 0.92  # its target at ε = 0.1: validation above 85 %, train below 92 %
 WIDER = {"gap", "nll_gap"}  # metrics whose "higher" reads as "wider"
 
 
@@ -27,11 +25,13 @@ def _name(metric: str) -> str:
     return name[0].upper() + name[1:]
 
 
-def _signed(row, metric) -> str:
+def signed(row, metric, unit: bool = True) -> str:
+    """A difference with its 95 % CI where it has one, in the metric's shown unit."""
     s, d = scale(metric), digits(metric)
-    if pd.isna(row.get("lo")):
-        return f"{row['diff'] * s:+.{d}f} {diff_unit(metric)}"
-    return f"{row['diff'] * s:+.{d}f} [{row['lo'] * s:+.{d}f}, {row['hi'] * s:+.{d}f}] {diff_unit(metric)}"
+    text = f"{row['diff'] * s:+.{d}f}"
+    if not pd.isna(row.get("lo")):
+        text += f" [{row['lo'] * s:+.{d}f}, {row['hi'] * s:+.{d}f}]"
+    return f"{text} {diff_unit(metric)}" if unit else text
 
 
 def _eps_list(values) -> str:
@@ -73,16 +73,11 @@ def _metric_sentence(rows: pd.DataFrame, metric: str, c: Curve) -> str:
                              ("inconclusive", ~sig & ~equiv, f"neither significant nor within {margin}")):
         part = rows[mask]
         if len(part):
-            sizes = _eps_list([_interval(r, metric) for _, r in part.iterrows()]) + f" {diff_unit(metric)}"
+            sizes = _eps_list([signed(r, metric, unit=False) for _, r in part.iterrows()]) + f" {diff_unit(metric)}"
             column, name = ("p_tost_holm", "TOST Holm p") if label.startswith("equivalent") else ("p_holm", "Holm p")
             p = f"{name} {'≤' if len(part) > 1 else '='} {part[column].max():.2g}"
             groups.append(f"{label} at ε = {_eps_list(part.eps)}: {sizes} ({why + '; ' if why else ''}{p})")
     return f"{_name(metric)}: {'; '.join(groups)}; over ε, {shape_short(c)}."
-
-
-def _interval(row, metric) -> str:
-    s, d = scale(metric), digits(metric)
-    return f"{row['diff'] * s:+.{d}f} [{row['lo'] * s:+.{d}f}, {row['hi'] * s:+.{d}f}]"
 
 
 # ---------------------------------------------------------------- sections
@@ -150,13 +145,13 @@ def comparison_section(comparisons: pd.DataFrame, curves: dict[str, Curve], targ
     for _, r in comparisons.iterrows():
         name = f"{UNITS[r.metric][0]} ({diff_unit(r.metric)})"
         if pd.isna(r.p):
-            lines.append(f"| {name} | {r.eps:g} | – | {r.n} / {r.n_zero} | {_signed(r, r.metric)} | – | – | – | "
+            lines.append(f"| {name} | {r.eps:g} | – | {r.n} / {r.n_zero} | {signed(r, r.metric)} | – | – | – | "
                          f"{r.note} | – |")
             continue
         verdict = f"**{r.verdict}**" if r.significant or r.equivalent else r.verdict
         seeds = "–" if pd.isna(r.seeds_for_target) else f"{int(r.seeds_for_target)}"
         note = f" ({r.note})" if r.note else ""
-        lines.append(f"| {name} | {r.eps:g} | {r.method} | {int(r.n)} | {_signed(r, r.metric)} | {r.p:.2g} | "
+        lines.append(f"| {name} | {r.eps:g} | {r.method} | {int(r.n)} | {signed(r, r.metric)} | {r.p:.2g} | "
                      f"{r.p_holm:.2g} | {r.p_tost_holm:.2g} | {verdict}{note} | {seeds} |")
     lines += ["", "Which analysis, and why (the correlation of the seeds' values across ε: the higher it is, the more "
               "of the spread the seed explains and the more pairing narrows the CIs):", ""]

@@ -8,7 +8,7 @@ import optuna
 import pandas as pd
 
 from .analysis import Curve, onset_tests
-from .markdown import _signed, comparison_section, findings, headline, protocol_lines, results_table
+from .markdown import comparison_section, findings, headline, protocol_lines, results_table, signed
 from .paths import portable_paths
 from .tables import RISE_NOISE
 
@@ -110,5 +110,5 @@ def _compared_line(comparisons: pd.DataFrame, metric: str, head: str) -> list[st
     rows = comparisons[(comparisons.metric == metric) & comparisons.p.notna()]
     if not len(rows):
         return []
-    parts = [f"ε = {r.eps:g}: {_signed(r, metric)}, Holm p = {r.p_holm:.2g}, {r.verdict}" for _, r in rows.iterrows()]
+    parts = [f"ε = {r.eps:g}: {signed(r, metric)}, Holm p = {r.p_holm:.2g}, {r.verdict}" for _, r in rows.iterrows()]
     return [f"{head} ({rows.method.iloc[0]}): " + "; ".join(parts) + "."]
