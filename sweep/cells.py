@@ -36,7 +36,7 @@ import optuna
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from .storage import CELLS
+from .storage import BLOCKS, CELLS
 
 EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
 GRACE_BEATS = 3  # a worker silent for this many heartbeat intervals is taken as dead
@@ -55,6 +55,11 @@ def grid_cells(epsilons: Sequence[float], n: int) -> list[Cell]:
     """n cells filled round-robin over ε: seeds 0, 1, ... for each ε in turn."""
     return [Cell(f"eps={_fmt(epsilons[i % len(epsilons)])}/seed={i // len(epsilons)}",
                  seed=i // len(epsilons), eps=float(epsilons[i % len(epsilons)])) for i in range(n)]
+
+
+def block_cells(epsilons: Sequence[float], seed: int) -> list[Cell]:
+    """One seed for every ε of the grid: the cells `--until-precise` adds at a time."""
+    return [Cell(f"eps={_fmt(e)}/seed={seed}", seed=seed, eps=float(e)) for e in epsilons]
 
 
 def range_cells(n: int) -> list[Cell]:
@@ -112,8 +117,11 @@ class CellBoard:
     """One worker's view of the cells: their states, its claims, its heartbeats."""
 
     def __init__(self, study: optuna.Study, storage: optuna.storages.RDBStorage, cells: Sequence[Cell],
-                 eps_range: tuple[float, float] | None, heartbeat_interval: float, worker: str | None = None):
-        self.study, self.storage, self.cells, self.eps_range = study, storage, list(cells), eps_range
+                 eps_range: tuple[float, float] | None, heartbeat_interval: float, worker: str | None = None,
+                 epsilons: Sequence[float] | None = None):
+        """`epsilons`: the grid, when seed blocks added by `--until-precise` (sweep_blocks) count as cells too."""
+        self.study, self.storage, self.base, self.eps_range = study, storage, list(cells), eps_range
+        self.cells, self.epsilons = list(cells), list(epsilons) if epsilons else None
         self.interval, self.grace = heartbeat_interval, GRACE_BEATS * heartbeat_interval
         self.worker = worker or new_worker_id()
         self.now = db_now(storage.engine.dialect.name)
@@ -134,6 +142,8 @@ class CellBoard:
         query = sa.select(CELLS, self.now.label("now")).where(CELLS.c.study_id == self.sid)
         with self.storage.engine.connect() as conn:
             rows = conn.execute(query).all()
+            if self.epsilons:
+                self._add_blocks(conn.execute(sa.select(BLOCKS.c.seed).where(BLOCKS.c.study_id == self.sid)).scalars())
         if not rows:
             return {}, 0.0
         latest: dict = {}
@@ -141,6 +151,13 @@ class CellBoard:
             if r.cell not in latest or r.attempt > latest[r.cell].attempt:
                 latest[r.cell] = r
         return latest, rows[0].now
+
+    def _add_blocks(self, seeds) -> None:
+        """The study's cells: the base grid plus every seed block decided so far, in seed order."""
+        known = {c.key for c in self.base}
+        extra = [c for seed in sorted(set(seeds)) for c in block_cells(self.epsilons, seed) if c.key not in known]
+        self.cells = sorted(self.base + extra, key=lambda c: (c.seed, self.epsilons.index(c.eps)
+                                                              if c.eps in self.epsilons else -1))
 
     def _state(self, row, now: float) -> str:
         if row is None or row.state == "failed":

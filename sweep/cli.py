@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 DEFAULT_STUDY = "label-smoothing"
+MAX_TRIALS = 80  # --until-precise's default cap: 20 seeds on the default grid
 
 
 class Parser(argparse.ArgumentParser):
@@ -123,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
                           f"the study (default {MARGIN_PP})")
     run.add_argument("--equivalence-nats", type=positive_float, default=MARGIN_NATS, metavar="NATS",
                      help=f"equivalence margin for NLL and the NLL gap, in nats; fixed with the study (default {MARGIN_NATS})")
+    run.add_argument("--until-precise", type=positive_float, metavar="PP",
+                     help="after the grid, add one seed for every ε at a time while any headline comparison with "
+                          "ε = 0 (gap, validation accuracy, ECE in pp; NLL gap) has a 95 %% CI half-width above "
+                          "PP pp; the rule never looks at estimates or p-values")
+    run.add_argument("--until-precise-nats", type=positive_float, metavar="NATS",
+                     help="the NLL gap's half-width target, nats (default PP × the nats margin / the pp margin: "
+                          "0.02 × PP with the default margins)")
+    run.add_argument("--max-trials", type=positive_int, default=MAX_TRIALS,
+                     help=f"--until-precise adds no block past this many cells (default {MAX_TRIALS})")
     run.add_argument("--report-dir", default="reports", help="where the report is written (default reports)")
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

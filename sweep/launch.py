@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .errors import Interrupted, UsageError
@@ -61,6 +62,7 @@ def plan_batch_trials(choice: int | str, device_type: str, share: int, free_byte
 def run(args, device) -> int:
     from . import cells as C
     from .progress import EventPipe, Progress
+    from . import __version__
     from .protocol import Protocol
     from .storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
     from .storage import writable_folder
@@ -73,6 +75,7 @@ def run(args, device) -> int:
     check_report_dir(args)
     if args.eps_range and args.eps_range[0] >= args.eps_range[1]:
         raise UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
+    rule = precision_rule(args)
     data = _load_data(args)
     protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=args.precision)
     eps_range = tuple(args.eps_range) if args.eps_range else None
@@ -82,30 +85,41 @@ def run(args, device) -> int:
                                                                   args.equivalence_pp, args.equivalence_nats),
                           data.source)
     if not args.child:
-        record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)]))
+        record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)])
+                       + f"  # sweep {__version__}")
+        if rule is not None:  # the report states the rule the study was last run under
+            study.set_user_attr("until_precise", {**asdict(rule), "base_trials": args.trials})
     cells = C.range_cells(args.trials) if eps_range else C.grid_cells(args.epsilons, args.trials)
-    board = C.CellBoard(study, storage, cells, eps_range, args.heartbeat_interval)
+    board = C.CellBoard(study, storage, cells, eps_range, args.heartbeat_interval,
+                        epsilons=None if eps_range else args.epsilons)
     status = board.status()
     n_open = len(status["open"])
     if args.child:
         return _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, args.share,
-                           EventPipe(), peers=args.peers)
-    workers = plan_workers(args.workers, device.type, _gpu_count(device), _cores(), n_open)
-    print(f"study '{args.study_name}' in {mask_url(storage_url)}: {len(cells)} cells, "
+                           EventPipe(), peers=args.peers, rule=rule)
+    # A rule that may add blocks has at least a block's worth of work ahead, even on a finished grid.
+    ahead = max(n_open, len(args.epsilons)) if rule is not None else n_open
+    workers = plan_workers(args.workers, device.type, _gpu_count(device), _cores(), ahead)
+    print(f"study '{args.study_name}' in {mask_url(storage_url)}: {len(board.cells)} cells, "
           f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {n_open} to run "
           f"on {device} ({workers} worker{'s' if workers > 1 else ''}); data {data.source} "
           f"({len(data.train_y)} train / {len(data.test_y)} test)", flush=True)
-    progress = Progress(total=len(cells), done=len(status["done"]), elsewhere=len(status["busy"]),
+    if rule is not None:
+        print(f"until precise: {precision_line(board, rule, args.epsilons)}", flush=True)
+    progress = Progress(total=len(board.cells), done=len(status["done"]), elsewhere=len(status["busy"]),
                         epochs=protocol.epochs)
     codes = []
     try:
         if workers > 1:
-            codes = _spawn_workers(args, device, workers, share_of(n_open, workers), progress)
+            codes = _spawn_workers(args, device, workers, share_of(ahead, workers), progress)
         else:
-            _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, n_open, progress)
+            _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, ahead, progress,
+                        rule=rule)
     finally:
         progress.close()
     left = _finish(args, study, storage_url, board)
+    if rule is not None and not left:
+        print(f"until precise: {precision_line(board, rule, args.epsilons)}")
     failed = [f"worker {i + 1} ({_ending(code)})" for i, code in enumerate(codes) if code]
     if failed and left:
         print(f"sweep: {len(failed)} of {workers} workers failed: {', '.join(failed)}; the report covers the cells "
@@ -131,8 +145,46 @@ def check_report_dir(args) -> None:
         raise UsageError(f"--report-dir {args.report_dir}: cannot create or write this folder (or it is a file)")
 
 
+def precision_rule(args):
+    """--until-precise's rule, checked before anything is opened; None without the flag."""
+    from .precision import Rule
+    from .protocol import MARGIN_NATS, MARGIN_PP
+
+    if args.until_precise is None:
+        if args.until_precise_nats is not None:
+            raise UsageError("--until-precise-nats goes with --until-precise")
+        return None
+    if args.eps_range:
+        raise UsageError("--until-precise works on a grid (seed blocks keep the pairing): drop --eps-range")
+    if 0.0 not in args.epsilons:
+        raise UsageError("--until-precise compares each ε with ε = 0: include 0 in --epsilons")
+    if args.trials % len(args.epsilons):
+        raise UsageError(f"--until-precise adds whole seed blocks: --trials must be a multiple of the "
+                         f"{len(args.epsilons)} ε values")
+    if args.max_trials < args.trials:
+        raise UsageError(f"--max-trials {args.max_trials} is below --trials {args.trials}")
+    nats = args.until_precise_nats
+    if nats is None:
+        nats = args.until_precise * (args.equivalence_nats or MARGIN_NATS) / (args.equivalence_pp or MARGIN_PP)
+    return Rule(target_pp=args.until_precise, target_nats=nats, max_trials=args.max_trials)
+
+
+def precision_line(board, rule, epsilons) -> str:
+    """Where the rule stands on the study's finished trials (the same reckoning the workers make)."""
+    from .precision import decide, finished_values, widest, widths
+
+    status = board.status()  # also reads the blocks added so far
+    seeds = {c.seed for c in board.cells}
+    ws = widths(finished_values(board.study, {c.key for c in board.cells}), rule)
+    if status["open"] or status["busy"]:
+        now = widest(ws)
+        return (f"targets ±{rule.target_pp:g} pp, NLL gap ±{rule.target_nats:.3g} nats, at most {rule.max_trials} "
+                f"trials; {now.text() if now else 'no comparison yet'} so far, with {len(seeds)} seeds per ε planned")
+    return decide(ws, rule, len(board.cells), len(epsilons), max(seeds) + 1).text(len(seeds))
+
+
 def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, share: int, events,
-                peers: int = 1) -> int:
+                peers: int = 1, rule=None) -> int:
     import torch
 
     from .runtime import use_fast_kernels
@@ -145,7 +197,8 @@ def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_
     k = plan_batch_trials(args.batch_trials, device.type, max(1, share), free, peers)
     cfg = RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
                     batch_trials=k, checkpoint_dir=checkpoint_dir, device=device,
-                    heartbeat_interval=args.heartbeat_interval)
+                    heartbeat_interval=args.heartbeat_interval, epsilons=None if args.eps_range else args.epsilons,
+                    rule=rule)
     run_worker(study, storage, data.to(device), cfg, events=events)
     return 0
 

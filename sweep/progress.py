@@ -35,6 +35,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.running: dict[str, int] = {}  # cell -> epochs finished
         self.epoch_seconds: list[float] = []
+        self.plan = ""  # the precision rule's latest word (`--until-precise`)
         self.t0 = time.monotonic()
         self.lock = threading.Lock()
         live = self.stream.isatty() if live is None else live
@@ -66,6 +67,16 @@ class Progress:
             self.done += counted
             self._show(line)
 
+    def planned(self, total: int, line: str) -> None:
+        """The study grew by a seed block (`--until-precise`), or its rule stopped: `line` says why."""
+        with self.lock:
+            if total > self.total and self.bar is not None:
+                self.bar.total = total * self.epochs
+            self.total = max(self.total, total)
+            if line and line != self.plan:
+                self.plan = line
+                self._show(line)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -94,7 +105,8 @@ class Progress:
         if eta is not None:
             mean = sum(self.epoch_seconds) / len(self.epoch_seconds)
             text += f"; {mean:.1f} s/epoch; ETA {fmt_duration(eta)}"
-        return text + f"; elapsed {fmt_duration(time.monotonic() - self.t0)}"
+        text += f"; elapsed {fmt_duration(time.monotonic() - self.t0)}"
+        return f"{text}; {self.plan}" if self.plan else text
 
     def _show(self, message: str | None) -> None:
         if self.bar is not None:
@@ -149,6 +161,9 @@ class EventPipe:
 
     def finished(self, cell: str, line: str, counted: bool = True) -> None:
         self._emit(kind="finished", cell=cell, line=line, counted=counted)
+
+    def planned(self, total: int, line: str) -> None:
+        self._emit(kind="planned", total=total, line=line)
 
 
 def relay(stream: IO[str], progress: Progress, out: IO[str] | None = None) -> None:

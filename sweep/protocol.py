@@ -23,6 +23,10 @@ class Protocol:
 
 
 PROTOCOL = Protocol()
+# Bumped whenever a change to sweep could alter any number a trial records (training, data, metrics). A
+# study continues under any sweep version with the same revision; studies from before it was recorded
+# (sweep 0.3.0) are revision 1.
+TRAINING_REVISION = 1
 DEFAULT_EPSILONS = (0.0, 0.05, 0.1, 0.2)  # the ε grid a study samples unless told otherwise
 
 # Equivalence margins, fixed with the study before any trial runs: a difference against ε = 0 whose

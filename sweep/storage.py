@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from . import __version__
 from .errors import UsageError
+from .protocol import TRAINING_REVISION
 
 METRIC_NAME = "val_acc"  # the objective, as the dashboard names it
 QUESTION = "How does label smoothing change overfitting of a fixed CNN on CIFAR-10?"
@@ -47,6 +48,15 @@ CELLS = sa.Table(
     sa.Column("claimed_at", sa.Double, nullable=False),  # database clock, seconds since 1970
     sa.Column("beat_at", sa.Double, nullable=False),  # last heartbeat, database clock
     sa.Column("grace", sa.Double, nullable=False),  # the holder's own grace period, seconds
+)
+# Seed blocks added by `run --until-precise`: see precision.py. One row per decision to add a block.
+BLOCKS = sa.Table(
+    "sweep_blocks", META,
+    sa.Column("study_id", sa.Integer, primary_key=True),
+    sa.Column("seed", sa.Integer, primary_key=True),  # the new seed every ε of the grid gets
+    sa.Column("decided_at", sa.Double, nullable=False),  # database clock, seconds since 1970
+    sa.Column("worker", sa.String(256), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),  # JSON: the widest half-width and the rule that decided
 )
 
 
@@ -166,8 +176,15 @@ def study_protocol(protocol, data, sampling: str, margin_pp: float, margin_nats:
     """What every trial of a study shares, and the analysis fixed in advance (the equivalence
     margins); a rerun with any of it changed is refused."""
     return {**protocol.study_attrs(), "data_fingerprint": data.fingerprint, "sampling": sampling,
-            "sweep_version": __version__, "equivalence_margin_pp": margin_pp,
-            "equivalence_margin_nats": margin_nats}
+            "sweep_version": __version__, "training_revision": TRAINING_REVISION,
+            "equivalence_margin_pp": margin_pp, "equivalence_margin_nats": margin_nats}
+
+
+def comparable(protocol: dict) -> dict:
+    """What must match for a rerun to join a study: everything but the sweep version that started it, as long
+    as the training revision (1 where unrecorded) is the same."""
+    return {**{k: v for k, v in protocol.items() if k != "sweep_version"},
+            "training_revision": protocol.get("training_revision", 1)}
 
 
 def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str) -> optuna.Study:
@@ -182,9 +199,10 @@ def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict
     ensure_tables(storage)
     if recorded is None:
         recorded = _claim_protocol(storage, name, expected)
-    if recorded != expected:
-        diffs = ", ".join(f"{k}: study has {recorded.get(k)!r}, this run {expected.get(k)!r}"
-                          for k in sorted(set(recorded) | set(expected)) if recorded.get(k) != expected.get(k))
+    if comparable(recorded) != comparable(expected):
+        a, b = comparable(recorded), comparable(expected)
+        diffs = ", ".join(f"{k}: study has {a.get(k)!r}, this run {b.get(k)!r}"
+                          for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
         raise UsageError(f"study '{name}' was run with another protocol ({diffs}); use another --study-name")
     try:
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize")

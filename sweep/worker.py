@@ -20,6 +20,7 @@ from .cells import Cell, CellBoard, Claimed, Heartbeat
 from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
 from .data import Cifar
 from .errors import Interrupted
+from .precision import Rule, extend, latest_block
 from .protocol import Protocol
 from .runtime import machine_name
 from .train import Checkpoint, train
@@ -37,6 +38,8 @@ class RunConfig:
     checkpoint_dir: Path
     device: torch.device
     heartbeat_interval: float = 20.0
+    epsilons: list[float] | None = None  # the grid (None when ε is sampled): its seed blocks count as cells
+    rule: Rule | None = None  # --until-precise: add seed blocks until the headline CIs are narrow enough
 
 
 class Events:
@@ -45,6 +48,7 @@ class Events:
     def started(self, cells: Sequence[str], resumed_epoch: int = 0) -> None: ...
     def epoch(self, cells: Sequence[str], epoch: int, seconds: float) -> None: ...
     def finished(self, cell: str, line: str, counted: bool = True) -> None: ...
+    def planned(self, total: int, line: str) -> None: ...
 
 
 def trial_line(c: Claimed, m: dict) -> str:
@@ -90,16 +94,28 @@ Trainer = Callable[..., list[list[dict]]]  # train's signature; tests put a stan
 def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events: Events = Events(),
                trainer: Trainer = train) -> int:
     """Claim and train open cells until none is left; returns how many trials this worker finished."""
-    board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval)
-    finished = 0
+    board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval, epsilons=cfg.epsilons)
+    finished, total = 0, len(cfg.cells)
     with Heartbeat(board):
         try:
             while True:
                 claimed = board.claim(cfg.batch_trials)
+                if len(board.cells) != total:  # a block added, here or by another worker
+                    total = len(board.cells)
+                    events.planned(total, latest_block(board))
                 if not claimed:
                     status = board.status()
                     if not status["busy"] and not status["open"]:
-                        return finished
+                        if cfg.rule is None:
+                            return finished
+                        decision = extend(board, cfg.rule, cfg.epsilons)
+                        line = decision.text(len({c.seed for c in board.cells}))
+                        if decision.action != "add":
+                            events.planned(total, line)
+                            return finished
+                        total = len(board.cells) + len(cfg.epsilons)
+                        events.planned(total, line)
+                        continue
                     # Cells held by other workers: wait until they finish, or until a dead worker's
                     # heartbeat goes stale and its cell reopens here.
                     if not status["open"]:

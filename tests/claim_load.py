@@ -29,8 +29,22 @@ ROOT = Path(__file__).resolve().parents[1]
 EPSILONS = (0.0, 0.05, 0.1, 0.2)
 
 
-def stub_train(protocols, data, device, resume=None, on_epoch=None, max_sleep=0.02, **_):
-    """`train`'s contract (histories, checkpoints, on_epoch) without the training."""
+def known_metrics(eps: float, seed: int, sigma: float = 0.004) -> dict:
+    """Metrics with a known effect of ε, a seed effect shared across ε (so pairing pays), and noise of SD
+    `sigma` per trial: the same numbers on any machine (numpy's seeded generator)."""
+    import numpy as np
+
+    u = np.random.default_rng([seed]).normal(0, 0.02, 5)  # the seed's own level, the same at every ε
+    e = np.random.default_rng([seed, round(eps * 10_000)]).normal(0, sigma, 5)
+    train_acc, val_acc = 0.80 - 0.05 * eps + u[0] + e[0], 0.70 + 0.02 * eps + u[1] + e[1]
+    train_nll, val_nll = 0.60 + 0.5 * eps + u[2] + e[2], 0.90 + 0.2 * eps + u[3] + e[3] / 4
+    return {"train_acc": train_acc, "val_acc": val_acc, "train_nll": train_nll, "val_nll": val_nll,
+            "val_ece": 0.08 - 0.1 * eps + u[4] / 4 + e[4]}
+
+
+def stub_train(protocols, data, device, resume=None, on_epoch=None, max_sleep=0.02, metrics=None, **_):
+    """`train`'s contract (histories, checkpoints, on_epoch) without the training; `metrics(eps, seed)` sets a
+    trial's values (default: the same for every trial)."""
     import torch
 
     from sweep.train import Checkpoint
@@ -41,10 +55,13 @@ def stub_train(protocols, data, device, resume=None, on_epoch=None, max_sleep=0.
     histories = [list(c.history) if c else [] for c in resume]
     for epoch in range(start + 1, protocols[0].epochs + 1):
         time.sleep(rng.uniform(0, max_sleep))
-        for h in histories:
+        for p, h in zip(protocols, histories):
+            own = metrics(p.label_smoothing, p.seed) if metrics else {}
             h.append({"epoch": epoch, "train_acc": 0.5, "val_acc": 0.4, "train_nll": 1.0, "val_nll": 1.2,
                       "train_loss": 1.0, "val_loss": 1.2, "val_ece": 0.05, "train_loss_running": 1.1,
-                      "train_acc_running": 0.45, "epoch_seconds": 0.01, "eval_seconds": 0.0})
+                      "train_acc_running": 0.45, "epoch_seconds": 0.01, "eval_seconds": 0.0,
+                      "val_bin_count": [0] * 14 + [10], "val_bin_acc": [None] * 14 + [0.4],
+                      "val_bin_conf": [None] * 14 + [0.95], **own})
 
         def checkpoint(k, epoch=epoch):
             return Checkpoint(epoch=epoch, model={}, adam={"step": 0.0, "exp_avg": {}, "exp_avg_sq": {}},
@@ -55,12 +72,17 @@ def stub_train(protocols, data, device, resume=None, on_epoch=None, max_sleep=0.
     return histories
 
 
-def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat: float, folder: str) -> None:
-    """One worker process: sweep's worker loop with the stub; prints its statement count."""
+def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat: float, folder: str,
+           precise: list[float] | None = None, max_sleep: float = 0.02) -> None:
+    """One worker process: sweep's worker loop with the stub; prints its statement count. `precise`: the
+    `--until-precise` rule (target pp, target nats, max trials), on `known_metrics`."""
+    import functools
+
     import sqlalchemy as sa
     import torch
 
     from sweep.cells import grid_cells
+    from sweep.precision import Rule
     from sweep.protocol import Protocol
     from sweep.storage import open_storage, prepare_study
     from sweep.worker import RunConfig, run_worker
@@ -70,9 +92,12 @@ def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat
     sa.event.listen(storage.engine, "before_cursor_execute", lambda *a: statements.update(["n"]))
     protocol = Protocol(epochs=epochs)
     study = prepare_study(storage, study_name, {**protocol.study_attrs(), "stub": True}, "stub")
+    rule = Rule(precise[0], precise[1], int(precise[2])) if precise else None
     cfg = RunConfig(protocol=protocol, cells=grid_cells(EPSILONS, cells), eps_range=None, batch_trials=1,
-                    checkpoint_dir=Path(folder), device=torch.device("cpu"), heartbeat_interval=heartbeat)
-    finished = run_worker(study, storage, None, cfg, trainer=stub_train)
+                    checkpoint_dir=Path(folder), device=torch.device("cpu"), heartbeat_interval=heartbeat,
+                    epsilons=list(EPSILONS), rule=rule)
+    trainer = functools.partial(stub_train, max_sleep=max_sleep, metrics=known_metrics if precise else None)
+    finished = run_worker(study, storage, None, cfg, trainer=trainer)
     print(json.dumps({"finished": finished, "statements": statements["n"]}), flush=True)
 
 
@@ -160,11 +185,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="stub epochs per cell (default 2)")
     parser.add_argument("--heartbeat", type=float, default=3.0, help="heartbeat interval, s (default 3)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--precise", type=float, nargs=3, help=argparse.SUPPRESS)  # target pp, nats, max trials
+    parser.add_argument("--max-sleep", type=float, default=0.02, help=argparse.SUPPRESS)
     parser.add_argument("--study-name", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.storage, args.study_name, args.cells, args.epochs, args.heartbeat, args.folder)
+        worker(args.storage, args.study_name, args.cells, args.epochs, args.heartbeat, args.folder, args.precise,
+               args.max_sleep)
         return
     r = load_test(args.storage, args.workers, args.cells, args.kill, args.epochs, args.heartbeat)
     per_cell = r["complete_per_cell"]

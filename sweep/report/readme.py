@@ -10,6 +10,7 @@ import pandas as pd
 from .analysis import Curve, onset_tests
 from .markdown import comparison_section, findings, headline, protocol_lines, results_table, signed
 from .paths import portable_paths
+from .stats import seeds_for_halfwidth
 from .tables import RISE_NOISE
 
 PLOTS = (("differences_vs_zero", "The answer: each ε minus ε = 0, per headline metric, with the equivalence margin"),
@@ -57,6 +58,9 @@ def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve],
              "Question: how does label smoothing (ε) change the train/validation gap of a fixed CNN on CIFAR-10?", ""]
     if len(trials):
         lines += ["## The answer", "", " ".join(headline(comparisons, curves)), ""]
+        if (state := precision_state(study, trials)) is not None:
+            lines += [f"Seeds were added by `--until-precise` while any headline CI was wider than ±{state[0].target_pp:g}"
+                      f" pp (NLL gap ±{state[0].target_nats:.3g} nats); it stopped on {state[2]}.", ""]
     lines += protocol_lines(study, summary, storage_url, here, margin, recorded) + run_lines(study, trials) + [""]
     commands = [here(c) for c in recorded_commands(study)]
     if commands:
@@ -65,6 +69,7 @@ def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve],
         return "\n".join(lines + ["No complete trial yet.", ""])
     if summary.n.max() < 2:
         lines += ["One seed per ε: no confidence intervals, and no significance test.", ""]
+    lines += precision_section(study, trials, comparisons)
     lines += results_table(summary) + comparison_section(comparisons, curves, target) + findings(summary, curves)
     lines += onset_section(trials, summary, comparisons) + ["## Plots", ""]
     for name, caption in plots:
@@ -73,6 +78,62 @@ def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve],
               "accuracy), `epochs.csv` (trial × epoch), `summary.csv` (per ε), `comparisons.csv` (each ε against "
               "ε = 0, in the metrics' raw units: accuracies as fractions).", ""]
     return "\n".join(lines)
+
+
+def precision_state(study, trials: pd.DataFrame):
+    """Where `--until-precise` left the study: (rule, widths, why it stopped), or None if it never ran."""
+    from ..precision import METRICS, Rule, decide, widths
+
+    recorded = study.user_attrs.get("until_precise")
+    if recorded is None or not len(trials):
+        return None
+    rule = Rule(recorded["target_pp"], recorded["target_nats"], recorded["max_trials"])
+    epsilons, seeds = trials.eps.nunique(), trials.seed.nunique()
+    ws = widths({(r.eps, int(r.seed)): {m: r[m] for m in METRICS} for _, r in trials.iterrows()}, rule)
+    action = decide(ws, rule, epsilons * seeds, epsilons, 0).action
+    why = {"precise": f"precision: every headline CI fits its target, with {seeds} seeds per ε",
+           "cap": f"the cap, with {seeds} seeds per ε: another block would pass --max-trials {rule.max_trials}",
+           "add": "nothing yet: the next block is due, or cells are still running (rerun the same command)"}[action]
+    return rule, ws, why
+
+
+def precision_section(study, trials: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
+    """How `--until-precise` ran: the rule, the blocks it added, why it stopped, and each comparison's width."""
+    from ..precision import METRICS, NAMES
+
+    state = precision_state(study, trials)
+    if state is None:
+        return []
+    rule, ws, why = state
+    attrs = study.user_attrs
+    blocks = sorted((k for k in attrs if k.startswith("block:")), key=lambda k: int(k.split(":")[1]))
+    lines = ["## Seeds added until precise", "",
+             f"Run with `--until-precise`: after the first {attrs['until_precise']['base_trials']} trials, one seed for "
+             f"every ε was added at a time while any headline comparison with ε = 0 had a 95 % CI half-width above ±"
+             f"{rule.target_pp:g} pp (NLL gap: ±{rule.target_nats:.3g} nats), adding no block past "
+             f"{rule.max_trials} trials. The rule looks at the half-widths alone (the SD of the paired differences "
+             "and the number of seeds), never at an estimate's sign or p-value, so the tests below keep their "
+             "meaning.", "",
+             f"- blocks added: {len(blocks)}" + (": " + "; ".join(_block_words(attrs[k], int(k.split(':')[1]))
+                                                                   for k in blocks) if blocks else ""),
+             f"- stopped by: {why}", "",
+             "| comparison with ε = 0 | ε | seeds | 95 % CI half-width | target | fits | seeds for the target |",
+             "|---|---|---|---|---|---|---|"]
+    for w in ws:
+        row = comparisons[(comparisons.metric == w.metric) & (comparisons.eps == w.eps)]
+        sd = row.sd_diff.iloc[0] * (100 if METRICS[w.metric] == "pp" else 1) if len(row) else float("nan")
+        need = seeds_for_halfwidth(sd, w.target) if pd.notna(sd) else None
+        lines.append(f"| {NAMES[w.metric]} ({METRICS[w.metric]}) | {w.eps:g} | {w.seeds} | ±{w.halfwidth:.3g} | "
+                     f"±{w.target:.3g} | {'yes' if w.ratio <= 1 else 'no'} | {need if need else '–'} |")
+    return lines + ["", "The last column is planning, not a test: the seeds a CI that narrow would take at the observed "
+                        "SD of the paired differences.", ""]
+
+
+def _block_words(record: dict, seed: int) -> str:
+    from ..precision import Width
+
+    w = record.get("widest")
+    return f"seed {seed} (decided on {Width(**w).text()})" if w else f"seed {seed}"
 
 
 def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
