@@ -16,8 +16,6 @@ image) is set against a large matmul timed in the same rounds, as the device's p
 
 from __future__ import annotations
 
-import math
-import platform
 import statistics
 import time
 from dataclasses import dataclass, field, replace
@@ -30,33 +28,15 @@ from torch import nn
 
 from .data import Cifar
 from .protocol import Protocol
-from .runtime import cpu_cores, keep_freed_memory, machine_name
+from .bench_report import (LAYERS, PEAK_CALLS, PEAK_SIZE, PEAK_WARMUP, peak_n, render,  # noqa: F401
+                           train_flops_per_image)
+from .runtime import cpu_cores, keep_freed_memory, math_mode
 from .train import Stack, evaluate, sync, train, train_eval_indices
 
 EPOCH_IMAGES = 50_000
 SEED_WARMUP = 3  # steps per block before the clock starts
 
-# The fixed CNN's convolutions and linear layers, per image: (multiply-adds, whether the backward pass
-# computes the layer's input gradient). conv1 reads the images, which need no gradient.
-LAYERS = {
-    "conv1": (32 * 32 * 32 * 3 * 9, False),  # 3x3, 3 -> 32 channels at 32x32
-    "conv2": (16 * 16 * 64 * 32 * 9, True),  # 3x3, 32 -> 64 channels at 16x16 (after the first pool)
-    "fc1": (64 * 8 * 8 * 128, True),
-    "fc2": (128 * 10, True),
-}
-PEAK_SIZE = {"cuda": 4096, "cpu": 2048}  # n of the n x n matmul that stands for the device's peak
-PEAK_WARMUP, PEAK_CALLS = 2, 3  # matmul calls before the rounds; timed calls in each round
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
-
-
-def train_flops_per_image(layers: dict[str, tuple[int, bool]] = LAYERS) -> int:
-    """Training FLOPs per image in the convolutions and linear layers.
-
-    2 FLOPs per multiply-add; the forward pass once, the backward pass once for the weight gradient
-    and once more for the input gradient where there is one (so about 3x the forward pass).
-    Biases, ReLU, pooling, the loss and Adam are elementwise and not counted.
-    """
-    return sum(2 * macs * (3 if input_grad else 2) for macs, input_grad in layers.values())
+DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16}
 
 
 class SeedCNN(nn.Module):
@@ -153,7 +133,7 @@ def seed_eval(data: Cifar, device: torch.device) -> float:
 
 
 def project_path(data: Cifar, device: torch.device, k: int, precision: str = "fp32",
-                 engine: str = "grouped") -> Callable[[int], float]:
+                 engine: str = "grouped", compile: bool = False) -> Callable[[int], float]:
     """A block of `train` for K trials at once (evaluation excluded); `block(steps)` returns seconds."""
     protocols = [Protocol(epochs=1, seed=s, label_smoothing=0.1, precision=precision, train_eval_size=256)
                  for s in range(k)]
@@ -161,7 +141,7 @@ def project_path(data: Cifar, device: torch.device, k: int, precision: str = "fp
 
     def block(steps: int) -> float:
         sub = _sample(data, steps * 128, g, test=256)
-        return train(protocols, sub, device, engine=engine)[0][0]["epoch_seconds"]
+        return train(protocols, sub, device, engine=engine, compile=compile)[0][0]["epoch_seconds"]
 
     return block
 
@@ -244,6 +224,7 @@ class Bench:
     close: Callable[[], None] = lambda: None
     precision: str = "fp32"
     threads: int = field(default_factory=torch.get_num_threads)  # CPU threads, over all its processes
+    warmup_s: float = 0.0  # the warm-up block: kernel selection, and for a compiled path its compilation
 
 
 @dataclass
@@ -257,29 +238,25 @@ class Peak:
     def label(self, device: torch.device) -> str:
         if device.type != "cuda":
             return f"{self.precision}, {self.threads} CPU thread(s)"
-        tf32 = self.precision == "fp32" and torch.backends.cuda.matmul.allow_tf32
-        return self.precision + (" (TF32 math)" if tf32 else "")
+        return {"fp32": "fp32 (IEEE)", "tf32": "TF32 tensor cores"}.get(self.precision, self.precision)
 
     def block(self, device: torch.device, calls: int, keep: bool = True) -> None:
         """Time `calls` matmuls with this peak's threads (a warm-up when not `keep`)."""
-        n = _peak_n(device)
+        n = peak_n(device)
         a, b = (torch.randn(n, n, device=device).to(DTYPES[self.precision]) for _ in range(2))
         before = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            for _ in range(calls):
-                sync(device)
-                t0 = time.perf_counter()
-                torch.mm(a, b)
-                sync(device)
-                if keep:
-                    self.gflops.append(2 * n**3 / (time.perf_counter() - t0) / 1e9)
+            with math_mode(device, self.precision):
+                for _ in range(calls):
+                    sync(device)
+                    t0 = time.perf_counter()
+                    torch.mm(a, b)
+                    sync(device)
+                    if keep:
+                        self.gflops.append(2 * n**3 / (time.perf_counter() - t0) / 1e9)
         finally:
             torch.set_num_threads(before)
-
-
-def _peak_n(device: torch.device) -> int:
-    return PEAK_SIZE["cuda" if device.type == "cuda" else "cpu"]
 
 
 def peaks_for(benches: list[Bench]) -> dict[tuple[str, int], Peak]:
@@ -287,12 +264,16 @@ def peaks_for(benches: list[Bench]) -> dict[tuple[str, int], Peak]:
     return {(b.precision, b.threads): Peak(b.precision, b.threads) for b in benches}
 
 
-def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], precisions, engines) -> list[Bench]:
+def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], precisions, engines,
+          compile: bool = False) -> list[Bench]:
     out = [Bench("seed loop (DataLoader, PIL)", 1, seed_loop(data, device), [])]
     cores = cpu_cores()
     for precision in precisions:
         out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), [],
                          precision=precision))
+        if compile:
+            out.append(Bench(f"one trial, {precision}, compiled", 1,
+                             project_path(on_device, device, 1, precision, compile=True), [], precision=precision))
         if device.type == "cpu" and precision == "fp32" and cores > 1:
             block, peak, close = process_path(data, cores)
             out.append(Bench(f"{cores} processes x 1 thread, one trial each, fp32", cores, block, [], peak=peak,
@@ -301,21 +282,27 @@ def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], pr
             for engine in engines:
                 out.append(Bench(f"batched ({engine}), {precision}", k,
                                  project_path(on_device, device, k, precision, engine), [], precision=precision))
+            if compile and "grouped" in engines:
+                out.append(Bench(f"batched (grouped), {precision}, compiled", k,
+                                 project_path(on_device, device, k, precision, "grouped", compile=True), [],
+                                 precision=precision))
     return out
 
 
 def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int], out: Path,
               load_seconds: float = float("nan"), precisions=("fp32",), engines=("grouped", "vmap"),
-              rounds: int = 3) -> list[dict]:
+              rounds: int = 3, compile: bool = False) -> list[dict]:
     """Time every path in `rounds` interleaved blocks of `steps` steps (None: a whole epoch, once)."""
     if steps is None:
         steps, rounds = len(data.train_y) // 128 - SEED_WARMUP, 1
     steps = max(1, min(steps, len(data.train_y) // 128 - SEED_WARMUP))
     on_device = data.to(device)
-    benches = paths(data, on_device, device, ks, precisions, engines)
+    benches = paths(data, on_device, device, ks, precisions, engines, compile)
     peaks = peaks_for(benches)
     for b in benches[1:]:
-        b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels
+        t0 = time.perf_counter()
+        b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels; torch.compile compiles
+        b.warmup_s = time.perf_counter() - t0
     for p in peaks.values():
         p.block(device, PEAK_WARMUP, keep=False)
     try:
@@ -363,7 +350,7 @@ def _row(b: Bench, steps: int, peak: Peak) -> dict:
     gflops = img_s * train_flops_per_image() / 1e9
     return {"path": b.name, "K": b.k, "img_s": img_s, "s_per_epoch_per_trial": median, "lo": min(per_epoch),
             "hi": max(per_epoch), "peak_mib": b.peak_mib, "gflops": gflops,
-            "pct_peak": 100 * gflops / statistics.median(peak.gflops)}
+            "pct_peak": 100 * gflops / statistics.median(peak.gflops), "warmup_s": b.warmup_s}
 
 
 def _reset_peak(device: torch.device) -> None:
@@ -385,68 +372,3 @@ def _peak_mib(device: torch.device) -> float:
     return float("nan")
 
 
-def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float, peaks: list[Peak]) -> str:
-    from .report.paths import portable_paths
-
-    threads = "" if device.type == "cuda" else f", {torch.get_num_threads()} threads"
-    lines = ["# Benchmark: the seed's training loop against this project's paths", "",
-             f"- machine: {machine_name(device)} ({platform.machine()}); device: {device}{threads}; "
-             f"torch {torch.__version__}",
-             f"- data: {portable_paths(data.source, Path.cwd())} (fingerprint {data.fingerprint}; "
-             f"{len(data.train_y)} training images), decoded-tensor cache loaded in {load_seconds:.2f} s",
-             f"- {rounds} round(s); each round runs {steps} steps of batch 128 of every path in turn, after warm-up; "
-             "the table gives the median round (and the range); seconds per epoch are for 50,000 images, per "
-             "trial (time / K); evaluation excluded"]
-    lines += [f"- peak (matmul): {p.label(device)}: {statistics.median(p.gflops):.1f} GFLOP/s "
-              f"({min(p.gflops):.1f}–{max(p.gflops):.1f})" for p in peaks]
-    return "\n".join(lines + [""] + _table(rows) + _notes(rows, evals, device, peaks))
-
-
-def _table(rows: list[dict]) -> list[str]:
-    lines = ["| path | K | img/s, all K trials | s/epoch per trial (range) | vs seed loop | GFLOP/s | % of peak "
-             "| peak memory (MiB) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        s, lo, hi = (_fixed(r[key], 2, 3) for key in ("s_per_epoch_per_trial", "lo", "hi"))
-        lines.append(f"| {r['path']} | {r['K']} | {_fixed(r['img_s'], 0, 3)} | {s} ({lo}–{hi}) | {r['speedup']:.2f}x "
-                     f"| {_fixed(r['gflops'], 1, 3)} | {_fixed(r['pct_peak'], 1, 2)} | {r['peak_mib']:.0f} |")
-    return lines
-
-
-def _fixed(x: float, places: int, digits: int) -> str:
-    """x with `places` decimals, or more where it needs them to keep `digits` significant digits.
-
-    A GPU epoch can take a fraction of a second and a path a fraction of a percent of the peak.
-    """
-    lead = math.floor(math.log10(abs(x))) if x and math.isfinite(x) else 0
-    return f"{x:.{max(places, digits - 1 - lead)}f}"
-
-
-def _notes(rows, evals, device, peaks: list[Peak]) -> list[str]:
-    one = next(r for r in rows[1:] if r["K"] == 1)
-    seed_epoch, own_epoch = rows[0]["s_per_epoch_per_trial"] + evals["seed"], one["s_per_epoch_per_trial"] + evals["project"]
-    forward = sum(macs for macs, _ in LAYERS.values())
-    n = _peak_n(device)
-    mem = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
-           else "peak RSS (VmHWM, reset per block) of this process, or the sum over the worker processes "
-                "of the multi-process path; the seed loader's worker processes not included")
-    return ["",
-            "img/s, all K trials: the images the K trials train on together per second, 50,000 / (s/epoch per "
-            "trial); each trial on its own advances at 1/K of that, so one trial's epoch, when K train together, "
-            "takes K x s/epoch per trial.", "",
-            f"GFLOP/s: img/s x {train_flops_per_image():,} training FLOPs per image, counted from the architecture "
-            f"in its convolutions and linear layers at 2 FLOPs per multiply-add: forward {forward:,} multiply-adds "
-            f"({2 * forward / 1e6:.2f} MFLOP); backward twice the forward (weight and input gradients) except that "
-            "conv1 computes no input gradient (the images need none), which is left out; biases, ReLU, pooling, "
-            "the loss and Adam not counted. The time includes whatever else a path does (the seed loop's data "
-            "loading, the worker processes' set-up), so this is the rate each path achieves end to end.", "",
-            f"% of peak: GFLOP/s over the peak (matmul): {n}x{n} matmuls at the path's precision"
-            + (" with the training's math mode (TF32 where enabled)" if device.type == "cuda" else "")
-            + f", {PEAK_WARMUP} warm-up calls, then {PEAK_CALLS} timed calls in each round after the paths; the "
-            "median call, with the range. On a CPU the matmul runs on the path's threads: this process's, or for "
-            "the multi-process path one thread per worker process, all in one process.", "",
-            f"Peak memory: {mem}.", "",
-            "Evaluation, once per epoch (measured once): the seed's loop scores the 10,000 test images in "
-            f"{evals['seed']:.2f} s; this project scores 10,000 training and 10,000 test images, with "
-            f"calibration bins, in {evals['project']:.2f} s. A whole epoch with its evaluation: seed loop "
-            f"{seed_epoch:.1f} s, {one['path']} {own_epoch:.1f} s ({seed_epoch / own_epoch:.2f}x).", ""]

@@ -36,6 +36,7 @@ import optuna
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
+from .patience import transient
 from .storage import BLOCKS, CELLS
 
 EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
@@ -122,6 +123,8 @@ class CellBoard:
         """`epsilons`: the grid, when seed blocks added by `--until-precise` (sweep_blocks) count as cells too."""
         self.study, self.storage, self.base, self.eps_range = study, storage, list(cells), eps_range
         self.cells, self.epsilons = list(cells), list(epsilons) if epsilons else None
+        self.held: set[str] = set()  # cells this worker has claimed and not yet finished or handed back
+        self.counts = {"done": 0, "busy": 0}  # the study's cells done and held, at the last read
         self.interval, self.grace = heartbeat_interval, GRACE_BEATS * heartbeat_interval
         self.worker = worker or new_worker_id()
         self.now = db_now(storage.engine.dialect.name)
@@ -135,6 +138,7 @@ class CellBoard:
         for cell in self.cells:
             state = self._state(latest.get(cell.key), now)
             out["open" if state == "stale" else state].append(cell)
+        self.counts = {"done": len(out["done"]), "busy": len(out["busy"])}
         return out
 
     def _latest(self) -> tuple[dict, float]:
@@ -168,8 +172,11 @@ class CellBoard:
 
     # ------------------------------------------------------------ claiming
     def claim(self, k: int) -> list[Claimed]:
-        """Claim up to k open cells, in order; each becomes a new RUNNING trial."""
+        """Claim up to k open cells, in order; each becomes a new RUNNING trial. A claim of this worker's own
+        that it does not hold (its answer lost in a database blip) is taken up again first."""
         latest, now = self._latest()
+        states = [self._state(latest.get(c.key), now) for c in self.cells]
+        self.counts = {"done": states.count("done"), "busy": states.count("busy")}  # as this claim began
         got: list[Claimed] = []
         expired = False
         try:
@@ -178,47 +185,64 @@ class CellBoard:
                     break
                 row = latest.get(cell.key)
                 state = self._state(row, now)
+                if state == "busy" and row.state == "running" and row.worker == self.worker and cell.key not in self.held:
+                    if claimed := self._open(cell, row.attempt, row.trial_id):
+                        got.append(claimed)
+                    continue
                 if state == "stale" and self._expire(row):
                     state = "open"
                     expired = True
                 if state == "open" and (claimed := self._claim_one(cell, 0 if row is None else row.attempt + 1)):
                     got.append(claimed)
-        except BaseException:  # Ctrl-C or a database error mid-claim: hand back what was taken
-            for c in got:
-                self.fail(c)
+        except BaseException as e:  # Ctrl-C or a database error mid-claim: hand back what was taken
+            if not transient(e):  # with the database away, they stay ours and are taken up on the retry
+                for c in got:
+                    self.fail(c)
             raise
+        self.held.update(c.cell.key for c in got)
         if expired:
             self.tidy()  # a dead worker may have left a trial that no claim names
         return got
 
     def _claim_one(self, cell: Cell, attempt: int) -> Claimed | None:
+        try:
+            with self.storage.engine.begin() as conn:
+                conn.execute(CELLS.insert().values(
+                    study_id=self.sid, cell=cell.key, attempt=attempt, worker=self.worker, state="running",
+                    claimed_at=self.now, beat_at=self.now, grace=self.grace))
+        except sa.exc.IntegrityError:
+            return None  # another worker claimed it first (or this one, its answer lost: taken up next time)
+        return self._open(cell, attempt, None)
+
+    def _open(self, cell: Cell, attempt: int, trial_id: int | None) -> Claimed | None:
+        """The claimed cell's trial: made and named now, or, for a claim taken up again, the one it names."""
         trial = None
-        try:  # the insert inside: a signal right after its commit still hands the cell back
-            try:
-                with self.storage.engine.begin() as conn:
-                    conn.execute(CELLS.insert().values(
-                        study_id=self.sid, cell=cell.key, attempt=attempt, worker=self.worker, state="running",
-                        claimed_at=self.now, beat_at=self.now, grace=self.grace))
-            except sa.exc.IntegrityError:
-                return None  # another worker claimed it first
-            with warnings.catch_warnings():
-                # Ask-and-tell on purpose; PartialFixedSampler is stable in use.
-                warnings.simplefilter("ignore")
-                self.study.sampler = _sampler(cell, self.eps_range)
-                trial = self.study.ask()
-            with self.storage.engine.begin() as conn:  # at once: an expirer can then fail this trial
-                named = conn.execute(self._where(cell.key, attempt, CELLS.update())
-                                     .where(CELLS.c.worker == self.worker, CELLS.c.state == "running")
-                                     .values(trial_id=trial._trial_id)).rowcount == 1
-            if not named:  # taken for dead meanwhile (too slow to beat): the cell is another worker's now
-                self._fail_trial(trial._trial_id)
-                return None
+        try:  # a signal right after the claim's commit still hands the cell back
+            if trial_id is not None:
+                if self.storage.get_trial(trial_id).state != TrialState.RUNNING:
+                    self._settle(cell.key, attempt, "failed")
+                    return None
+                trial = optuna.Trial(self.study, trial_id)
+            else:
+                with warnings.catch_warnings():
+                    # Ask-and-tell on purpose; PartialFixedSampler is stable in use.
+                    warnings.simplefilter("ignore")
+                    self.study.sampler = _sampler(cell, self.eps_range)
+                    trial = self.study.ask()
+                with self.storage.engine.begin() as conn:  # at once: an expirer can then fail this trial
+                    named = conn.execute(self._where(cell.key, attempt, CELLS.update())
+                                         .where(CELLS.c.worker == self.worker, CELLS.c.state == "running")
+                                         .values(trial_id=trial._trial_id)).rowcount == 1
+                if not named:  # taken for dead meanwhile (too slow to beat): the cell is another worker's now
+                    self._fail_trial(trial._trial_id)
+                    return None
             eps, seed = suggest(trial, self.cells, self.eps_range)
             trial.set_user_attr("cell", cell.key)
             trial.set_user_attr("attempt", attempt)
             trial.set_user_attr("worker", self.worker)
-        except BaseException:
-            self._release(cell.key, attempt, trial)
+        except BaseException as e:
+            if not transient(e):
+                self._release(cell.key, attempt, trial)
             raise
         return Claimed(cell, trial, eps, seed, attempt)
 
@@ -271,6 +295,7 @@ class CellBoard:
 
     def _settle(self, cell: str, attempt: int, state: str) -> bool:
         """Move our running claim to `state`; False if it is no longer ours (declared dead meanwhile)."""
+        self.held.discard(cell)
         with self.storage.engine.begin() as conn:
             return conn.execute(self._where(cell, attempt, CELLS.update())
                                 .where(CELLS.c.worker == self.worker, CELLS.c.state == "running")
@@ -366,11 +391,14 @@ class Heartbeat:
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
     def _beat(self) -> None:
-        while not self.stop.wait(self.board.interval):
+        wait = self.board.interval
+        while not self.stop.wait(wait):
             try:
                 self.board.beat()
+                wait = self.board.interval
             except Exception:
-                pass  # a missed beat is retried next interval; the grace period covers a few
+                # Retried within a second: after a blip the first beat must come before others judge this worker.
+                wait = min(1.0, self.board.interval)
 
     def __enter__(self):
         self.thread.start()

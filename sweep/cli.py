@@ -83,6 +83,7 @@ def auto_or_positive(text: str) -> int | str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .patience import PATIENCE
     from .protocol import DEFAULT_EPSILONS, MARGIN_NATS, MARGIN_PP
 
     parser = Parser(prog="python -m sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,14 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     run.add_argument("--batch-trials", type=auto_or_positive, default="auto",
                      help="trials trained at once as one batched network; auto picks by device (default)")
-    run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                     help="fp32 (TF32 matmuls on GPU; default) or bf16 autocast")
+    run.add_argument("--precision", choices=("auto", "fp32", "tf32", "bf16"), default="auto",
+                     help="math mode, fixed with the study: fp32 (IEEE), tf32 (TF32 tensor cores, GPU only) or bf16 "
+                          "autocast; auto: tf32 on a GPU, fp32 on a CPU (default)")
+    run.add_argument("--compile", action="store_true",
+                     help="run the training step through torch.compile (off by default: slower on the CPUs measured, "
+                          "see reports/benchmark.md; the first epoch pays the compilation)")
     run.add_argument("--workers", type=auto_or_positive, default="auto",
                      help="worker processes on this machine; auto: one per GPU, or on a CPU one single-threaded "
                           "worker per core (at most 8 and the cells left); default auto")
     run.add_argument("--checkpoint-dir", help="per-epoch checkpoints (default studies/<study-name>/checkpoints)")
     run.add_argument("--heartbeat-interval", type=positive_int, default=20,
                      help="seconds between trial heartbeats; a worker silent for 3 intervals is taken as dead (default 20)")
+    run.add_argument("--db-patience", type=positive_float, default=PATIENCE, metavar="S",
+                     help="seconds a worker rides out an unreachable database (a restart, a dropped connection), "
+                          f"retrying every write with backoff, before it stops in one line (default {PATIENCE:g})")
     run.add_argument("--equivalence-pp", type=positive_float, default=MARGIN_PP, metavar="PP",
                      help="equivalence margin for accuracies, the gap and ECE, in percentage points; fixed with "
                           f"the study (default {MARGIN_PP})")
@@ -157,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--ks", default="2,4", help="comma-separated K for the batched path (default 2,4)")
     bench.add_argument("--engines", default="grouped,vmap",
                        help="comma-separated batched engines to compare: grouped, vmap (default both)")
-    bench.add_argument("--precisions", default="fp32", help="comma-separated: fp32, bf16 (default fp32)")
+    bench.add_argument("--precisions", default="fp32", help="comma-separated: fp32 (IEEE), tf32 (GPU), bf16 (default fp32)")
+    bench.add_argument("--compile", action="store_true",
+                       help="also time each of this project's grouped paths through torch.compile, beside eager")
     bench.add_argument("--full", action="store_true", help="time one whole epoch per path instead of rounds of --steps")
     bench.add_argument("--out", default="reports/benchmark.md", help="markdown results (default reports/benchmark.md)")
     bench.set_defaults(handler=cmd_bench)
@@ -197,11 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         return 128 + signum
     except Exception as e:
-        if not _database_error(e):
+        from .patience import database_error, reason, transient
+
+        if not database_error(e):
             raise
         # The database went away or refused mid-run: held cells reopen once their heartbeats are stale.
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"sweep: database error: {reason}; rerun the same command to go on", file=sys.stderr)
+        waited = f" (still unreachable after {args.db_patience:g} s of retries)" if (
+            transient(e) and getattr(args, "db_patience", None)) else ""
+        print(f"sweep: database error: {reason(e)}{waited}; rerun the same command to go on", file=sys.stderr)
         return 1
     finally:
         # Called as a function (argv given: tests), the caller gets its handlers back. A process (argv None)
@@ -255,13 +268,6 @@ def die_with_parent() -> None:
         os._exit(128 + signal.SIGTERM)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def _database_error(e: Exception) -> bool:
-    import optuna
-    import sqlalchemy as sa
-
-    return isinstance(e, (sa.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError))
 
 
 def resolve_device(name: str):
@@ -329,8 +335,10 @@ def cmd_bench(args) -> int:
     except argparse.ArgumentTypeError as e:
         raise UsageError(f"--ks: {e}")
     engines = _choices("--engines", args.engines, ENGINES)
-    precisions = _choices("--precisions", args.precisions, ("fp32", "bf16"))
+    precisions = _choices("--precisions", args.precisions, ("fp32", "tf32", "bf16"))
     device = resolve_device(args.device)
+    if "tf32" in precisions and device.type != "cuda":
+        raise UsageError("--precisions tf32 is a GPU math mode; on a CPU use fp32 or bf16")
     use_fast_kernels(device)
     load(args.data_dir, args.cache_dir)  # decode once, so that the timing below reads the cache
     t0 = time.perf_counter()
@@ -338,7 +346,8 @@ def cmd_bench(args) -> int:
     if len(data.train_y) < (SEED_WARMUP + 1) * 128:
         raise UsageError(f"bench: needs at least {(SEED_WARMUP + 1) * 128} training images, found {len(data.train_y)}")
     run_bench(data, device, steps=None if args.full else args.steps, ks=ks, out=Path(args.out),
-              load_seconds=time.perf_counter() - t0, precisions=precisions, engines=engines, rounds=args.rounds)
+              load_seconds=time.perf_counter() - t0, precisions=precisions, engines=engines, rounds=args.rounds,
+              compile=args.compile)
     return 0
 
 

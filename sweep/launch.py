@@ -64,6 +64,7 @@ def run(args, device) -> int:
     from .progress import EventPipe, Progress
     from . import __version__
     from .protocol import Protocol
+    from .runtime import resolve_precision
     from .storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
     from .storage import writable_folder
 
@@ -77,7 +78,7 @@ def run(args, device) -> int:
         raise UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
     rule = precision_rule(args)
     data = _load_data(args)
-    protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=args.precision)
+    protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=resolve_precision(args.precision, device))
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
     storage = open_storage(storage_url)
@@ -198,7 +199,7 @@ def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_
     cfg = RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
                     batch_trials=k, checkpoint_dir=checkpoint_dir, device=device,
                     heartbeat_interval=args.heartbeat_interval, epsilons=None if args.eps_range else args.epsilons,
-                    rule=rule)
+                    rule=rule, db_patience=args.db_patience, compile=args.compile)
     run_worker(study, storage, data.to(device), cfg, events=events)
     return 0
 
@@ -280,8 +281,11 @@ def _finish(args, study, storage_url, board) -> int:
     from .report import per_epsilon_table, trials_frame, write_report
     from .storage import mask_url
 
-    board.tidy()
-    status = board.status()
+    from .patience import Patience
+
+    patient = Patience(args.db_patience)
+    patient(board.tidy)
+    status = patient(board.status)
     left = len(status["busy"]) + len(status["open"])
     if left:
         print(f"{left} of {len(board.cells)} cells are not done "

@@ -77,6 +77,16 @@ class Progress:
                 self.plan = line
                 self._show(line)
 
+    def census(self, done: int, busy: int) -> None:
+        """What a worker read from the database: the study's cells done and held by live workers, this run's
+        own included, so that cells finished by other runs count as they finish."""
+        with self.lock:
+            changed = done > self.done or max(0, busy - len(self.running)) != self.elsewhere
+            self.done = max(self.done, done)
+            self.elsewhere = max(0, busy - len(self.running))
+            if changed:
+                self._show(None)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -164,6 +174,9 @@ class EventPipe:
 
     def planned(self, total: int, line: str) -> None:
         self._emit(kind="planned", total=total, line=line)
+
+    def census(self, done: int, busy: int) -> None:
+        self._emit(kind="census", done=done, busy=busy)
 
 
 def relay(stream: IO[str], progress: Progress, out: IO[str] | None = None) -> None:

@@ -13,7 +13,7 @@ class Protocol:
     subset: int | None = None  # None: all 50,000/10,000 images; N: a stratified sample of N train, N//5 test
     train_eval_size: int = 10_000  # fixed sample of training images scored in eval mode each epoch
     ece_bins: int = 15  # equal-width confidence bins for ECE and the reliability diagram
-    precision: str = "fp32"  # "fp32" or "bf16" (autocast); fp32 allows TF32 matmuls on GPU
+    precision: str = "fp32"  # math mode: "fp32" (IEEE), "tf32" (TF32 tensor cores, GPU only) or "bf16" (autocast)
 
     def study_attrs(self) -> dict:
         """The fields that must match for trials to be comparable (everything but ε and seed)."""

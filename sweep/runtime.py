@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -57,8 +58,32 @@ def keep_freed_memory() -> None:
 
 
 def use_fast_kernels(device: torch.device) -> None:
-    """fp32 runs as TF32 on the GPU (the protocol's "fp32"); cuDNN times its algorithms once per shape."""
+    """cuDNN times its algorithms once per shape (speed only: the math mode is `math_mode`'s)."""
     if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
+
+
+def resolve_precision(choice: str, device: torch.device) -> str:
+    """The protocol's math mode: `auto` is TF32 on a GPU and IEEE fp32 on a CPU, which has no TF32."""
+    from .errors import UsageError
+
+    if choice == "auto":
+        return "tf32" if device.type == "cuda" else "fp32"
+    if choice == "tf32" and device.type != "cuda":
+        raise UsageError("--precision tf32 is a GPU math mode (tensor cores); on a CPU use fp32 or bf16")
+    return choice
+
+
+@contextlib.contextmanager
+def math_mode(device: torch.device, precision: str):
+    """IEEE fp32 matmuls and convolutions unless the protocol says TF32, for the duration of a training call (then
+    restored): the mode is the protocol's, never whatever an earlier caller left set. bf16 autocasts in train."""
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before

@@ -203,7 +203,9 @@ def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict
         a, b = comparable(recorded), comparable(expected)
         diffs = ", ".join(f"{k}: study has {a.get(k)!r}, this run {b.get(k)!r}"
                           for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
-        raise UsageError(f"study '{name}' was run with another protocol ({diffs}); use another --study-name")
+        hint = (f"; pass --precision {a['precision']} to go on in the study's math mode"
+                if a.get("precision") != b.get("precision") and a.get("precision") else "; use another --study-name")
+        raise UsageError(f"study '{name}' was run with another protocol ({diffs}){hint}")
     try:
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
     except optuna.exceptions.DuplicatedStudyError:

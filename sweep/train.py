@@ -21,6 +21,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from .data import Cifar, normalize
 from .model import SimpleCNN, grouped_forward, init_model
 from .protocol import Protocol
+from .runtime import math_mode
 
 EVAL_BATCH = 250  # larger eval batches run slower on CPU (cache)
 
@@ -57,9 +58,14 @@ class Stack:
     """
 
     def __init__(self, seeds: Sequence[int], device: torch.device, engine: str = "grouped",
-                 dtype: torch.dtype = torch.float32):
+                 dtype: torch.dtype = torch.float32, compile: bool = False):
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        if compile and engine != "grouped":
+            raise ValueError("compile applies to the grouped engine")
+        # The training forward (and so its backward) through torch.compile: one graph per batch shape, the
+        # last partial batch included; evaluation stays eager, so that it adds no graphs.
+        self._train_forward = torch.compile(grouped_forward) if compile else grouped_forward
         params, _ = stack_module_state([init_model(s) for s in seeds])
         self.k, self.engine, self.dtype = len(seeds), engine, dtype
         self.params = {n: p.detach().to(device, dtype).contiguous().requires_grad_() for n, p in params.items()}
@@ -71,7 +77,8 @@ class Stack:
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.engine == "grouped":
-            return self._grouped(x.transpose(0, 1).flatten(1, 2))
+            x = x.transpose(0, 1).flatten(1, 2).contiguous(memory_format=torch.channels_last)
+            return self._train_forward(self.params, x)
         return self._train_call(self.params, x)
 
     def logits_shared(self, x: torch.Tensor) -> torch.Tensor:
@@ -86,9 +93,6 @@ class Stack:
 
     def inputs(self, x_u8: torch.Tensor) -> torch.Tensor:
         return normalize(x_u8).to(self.dtype)
-
-    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
-        return {n: p[k].detach().cpu().clone() for n, p in self.params.items()}
 
     def load(self, states: Sequence[dict[str, torch.Tensor]]) -> None:
         with torch.no_grad():
@@ -116,14 +120,15 @@ EpochCallback = Callable[[int, list[list[dict]], Callable[[int], Checkpoint]], N
 def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str,
           resume: Sequence[Checkpoint | None] | None = None,
           on_epoch: EpochCallback | None = None, engine: str = "grouped",
-          dtype: torch.dtype = torch.float32) -> list[list[dict]]:
+          dtype: torch.dtype = torch.float32, compile: bool = False) -> list[list[dict]]:
     """Train the protocols (same epochs, batch size, lr, precision) together; one history per trial.
 
     `data` must already be on `device`. `resume[k]` continues trial k from a checkpoint; all
     resumed trials of one call must be at the same epoch. `on_epoch(epoch, histories, checkpoint)`
     is called after each epoch; `checkpoint(k)` builds trial k's Checkpoint on demand.
     `engine` picks how the K models run (see `Stack`); `dtype` is float32 but for tests that must
-    compare paths without rounding in the way (float64).
+    compare paths without rounding in the way (float64). `compile` runs the training step through
+    torch.compile: the same function, fused differently, so equal up to rounding.
     """
     device = torch.device(device)
     p0 = protocols[0]
@@ -136,7 +141,7 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
         raise ValueError("trials trained together must resume from the same epoch")
     start = starts.pop()
 
-    stack = Stack([p.seed for p in protocols], device, engine, dtype)
+    stack = Stack([p.seed for p in protocols], device, engine, dtype, compile)
     # The fused kernel on every device: one Adam implementation, on CPU as on CUDA.
     opt = torch.optim.Adam(list(stack.params.values()), lr=p0.lr, fused=True)
     gens = [torch.Generator().manual_seed(p.seed) for p in protocols]
@@ -152,39 +157,47 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if p0.precision == "bf16" else nullcontext())
     eval_idx = train_eval_indices(len(data.train_y), p0.train_eval_size, device)
 
-    def checkpoint(k: int) -> Checkpoint:
-        return Checkpoint(epoch=len(histories[k]), model=stack.state_dict(k), adam=_adam_state(opt, stack, k),
-                          shuffle_rng=gens[k].get_state(), history=list(histories[k]))
+    host: dict[int, Callable[[int], tuple[dict, dict]]] = {}  # per epoch: every trial's state, copied once
 
-    for epoch in range(start, p0.epochs):
-        t0 = time.perf_counter()
-        running = _train_epoch(stack, opt, data, gens, eps, p0.batch_size, autocast, device)
-        sync(device)
-        t1 = time.perf_counter()
-        train_eval = evaluate(stack, data.train_x[eval_idx], data.train_y[eval_idx], eps, p0.ece_bins, autocast)
-        val = evaluate(stack, data.test_x, data.test_y, eps, p0.ece_bins, autocast)
-        t2 = time.perf_counter()
-        for k in range(stack.k):
-            histories[k].append({
-                "epoch": epoch + 1,
-                "train_loss_running": running["loss"][k],
-                "train_acc_running": running["acc"][k],
-                "train_acc": train_eval["acc"][k],
-                "train_nll": train_eval["nll"][k],
-                "train_loss": train_eval["loss"][k],
-                "val_acc": val["acc"][k],
-                "val_nll": val["nll"][k],
-                "val_loss": val["loss"][k],
-                "val_ece": val["ece"][k],
-                "val_bin_count": val["bin_count"][k],
-                "val_bin_acc": val["bin_acc"][k],
-                "val_bin_conf": val["bin_conf"][k],
-                "epoch_seconds": t1 - t0,
-                "eval_seconds": t2 - t1,
-                "trials_together": stack.k,
-            })
-        if on_epoch is not None:
-            on_epoch(epoch + 1, histories, checkpoint)
+    def checkpoint(k: int) -> Checkpoint:
+        epoch = len(histories[k])
+        if epoch not in host:
+            host.clear()
+            host[epoch] = _host_states(opt, stack)
+        model, adam = host[epoch](k)
+        return Checkpoint(epoch=epoch, model=model, adam=adam, shuffle_rng=gens[k].get_state(),
+                          history=list(histories[k]))
+
+    with math_mode(device, p0.precision):
+        for epoch in range(start, p0.epochs):
+            t0 = time.perf_counter()
+            running = _train_epoch(stack, opt, data, gens, eps, p0.batch_size, autocast, device)
+            sync(device)
+            t1 = time.perf_counter()
+            train_eval = evaluate(stack, data.train_x[eval_idx], data.train_y[eval_idx], eps, p0.ece_bins, autocast)
+            val = evaluate(stack, data.test_x, data.test_y, eps, p0.ece_bins, autocast)
+            t2 = time.perf_counter()
+            for k in range(stack.k):
+                histories[k].append({
+                    "epoch": epoch + 1,
+                    "train_loss_running": running["loss"][k],
+                    "train_acc_running": running["acc"][k],
+                    "train_acc": train_eval["acc"][k],
+                    "train_nll": train_eval["nll"][k],
+                    "train_loss": train_eval["loss"][k],
+                    "val_acc": val["acc"][k],
+                    "val_nll": val["nll"][k],
+                    "val_loss": val["loss"][k],
+                    "val_ece": val["ece"][k],
+                    "val_bin_count": val["bin_count"][k],
+                    "val_bin_acc": val["bin_acc"][k],
+                    "val_bin_conf": val["bin_conf"][k],
+                    "epoch_seconds": t1 - t0,
+                    "eval_seconds": t2 - t1,
+                    "trials_together": stack.k,
+                })
+            if on_epoch is not None:
+                on_epoch(epoch + 1, histories, checkpoint)
     return histories
 
 
@@ -258,17 +271,30 @@ def evaluate(stack: Stack, x_u8: torch.Tensor, y: torch.Tensor, eps: torch.Tenso
     }
 
 
-def _adam_state(opt: torch.optim.Adam, stack: Stack, k: int) -> dict:
-    pick = lambda t: t[k]  # noqa: E731
-    out = {"step": 0.0, "exp_avg": {}, "exp_avg_sq": {}}
-    for name, p in stack.params.items():
-        st = opt.state.get(p, {})
-        if not st:
-            return out
-        out["step"] = float(st["step"])
-        out["exp_avg"][name] = pick(st["exp_avg"]).detach().cpu().clone()
-        out["exp_avg_sq"][name] = pick(st["exp_avg_sq"]).detach().cpu().clone()
-    return out
+def _host_states(opt: torch.optim.Adam, stack: Stack) -> Callable[[int], tuple[dict, dict]]:
+    """Every trial's weights and Adam moments, brought to the host in one copy (a (K, n) block: one transfer
+    from a GPU instead of three per parameter and trial); returns trial k's (model, adam) as views of its
+    own row, so that saving one trial never writes the others' values."""
+    names = list(stack.params)
+    states = [opt.state.get(p, {}) for p in stack.params.values()]
+    kinds = [("model", {n: p for n, p in stack.params.items()})]
+    if all(states):
+        kinds += [(key, {n: st[key] for n, st in zip(names, states)}) for key in ("exp_avg", "exp_avg_sq")]
+    parts = [t.detach().reshape(stack.k, -1) for _, group in kinds for t in group.values()]
+    block = torch.cat(parts, dim=1).cpu()
+    step = float(states[0]["step"]) if all(states) else 0.0
+
+    def trial(k: int) -> tuple[dict, dict]:
+        row, at, out = block[k].clone(), 0, {}
+        for kind, group in kinds:
+            out[kind] = {}
+            for name, t in group.items():
+                size = t[0].numel()
+                out[kind][name] = row[at:at + size].view(t.shape[1:])
+                at += size
+        return out["model"], {"step": step, "exp_avg": out.get("exp_avg", {}), "exp_avg_sq": out.get("exp_avg_sq", {})}
+
+    return trial
 
 
 def _stacked_adam_state(opt: torch.optim.Adam, stack: Stack, resume: Sequence[Checkpoint]) -> dict:

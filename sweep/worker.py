@@ -20,6 +20,7 @@ from .cells import Cell, CellBoard, Claimed, Heartbeat
 from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
 from .data import Cifar
 from .errors import Interrupted
+from .patience import PATIENCE, Patience
 from .precision import Rule, extend, latest_block
 from .protocol import Protocol
 from .runtime import machine_name
@@ -40,6 +41,8 @@ class RunConfig:
     heartbeat_interval: float = 20.0
     epsilons: list[float] | None = None  # the grid (None when ε is sampled): its seed blocks count as cells
     rule: Rule | None = None  # --until-precise: add seed blocks until the headline CIs are narrow enough
+    db_patience: float = PATIENCE  # seconds every database step retries a transient error before giving up
+    compile: bool = False  # the training step through torch.compile (see `sweep bench --compile`)
 
 
 class Events:
@@ -49,6 +52,7 @@ class Events:
     def epoch(self, cells: Sequence[str], epoch: int, seconds: float) -> None: ...
     def finished(self, cell: str, line: str, counted: bool = True) -> None: ...
     def planned(self, total: int, line: str) -> None: ...
+    def census(self, done: int, busy: int) -> None: ...
 
 
 def trial_line(c: Claimed, m: dict) -> str:
@@ -95,20 +99,24 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                trainer: Trainer = train) -> int:
     """Claim and train open cells until none is left; returns how many trials this worker finished."""
     board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval, epsilons=cfg.epsilons)
+    patient = Patience(cfg.db_patience)
+    key = _key_maker(study, patient)
     finished, total = 0, len(cfg.cells)
     with Heartbeat(board):
         try:
             while True:
-                claimed = board.claim(cfg.batch_trials)
+                claimed = patient(board.claim, cfg.batch_trials)
+                events.census(**board.counts)  # cells finished or held elsewhere count as they change
                 if len(board.cells) != total:  # a block added, here or by another worker
                     total = len(board.cells)
-                    events.planned(total, latest_block(board))
+                    events.planned(total, patient(latest_block, board))
                 if not claimed:
-                    status = board.status()
+                    status = patient(board.status)
+                    events.census(**board.counts)
                     if not status["busy"] and not status["open"]:
                         if cfg.rule is None:
                             return finished
-                        decision = extend(board, cfg.rule, cfg.epsilons)
+                        decision = patient(extend, board, cfg.rule, cfg.epsilons)
                         line = decision.text(len({c.seed for c in board.cells}))
                         if decision.action != "add":
                             events.planned(total, line)
@@ -121,8 +129,8 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                     if not status["open"]:
                         time.sleep(min(cfg.heartbeat_interval, 5))
                     continue
-                for group in _by_start_epoch(claimed, cfg, study):
-                    finished += _run_group(study, board, data, cfg, group, events, trainer)
+                for group in _by_start_epoch(claimed, cfg, key):
+                    finished += _run_group(board, data, cfg, group, events, trainer, patient, key)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated), at whatever step
             board.release_all(mark="interrupted")  # the group that trained, any still waiting, a claim half made
             raise Interrupted("the trials this worker held are marked FAIL", getattr(e, "signum", signal.SIGINT))
@@ -131,16 +139,19 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
             raise
 
 
-def _ckpt_key(study: optuna.Study, p: Protocol) -> dict:
-    return checkpoint_key(study.study_name, study.user_attrs.get("protocol"), p.label_smoothing, p.seed)
+def _key_maker(study: optuna.Study, patient: Patience) -> Callable[[Protocol], dict]:
+    """Checkpoint keys, from the study's recorded protocol read once: an epoch's checkpoint never waits on the
+    database."""
+    recorded = patient(lambda: study.user_attrs.get("protocol"))
+    return lambda p: checkpoint_key(study.study_name, recorded, p.label_smoothing, p.seed)
 
 
-def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, study) -> Iterator[list[tuple[Claimed, Checkpoint | None]]]:
+def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, key) -> Iterator[list[tuple[Claimed, Checkpoint | None]]]:
     """Trials trained together must be at the same epoch: group fresh cells and each resume point."""
     groups: dict[int, list] = {}
     for c in claimed:
         p = replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed)
-        ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), _ckpt_key(study, p))
+        ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), key(p))
         if ckpt is None and (why or c.attempt > 0):  # a retry that cannot resume says so
             why = why or "its checkpoint is not here: none was written yet, or it is on another machine"
             print(f"sweep: restarting {c.cell.key} from epoch 0 ({why})",
@@ -149,7 +160,8 @@ def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, study) -> Iterator[l
     return iter(groups.values())
 
 
-def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Events, trainer: Trainer) -> int:
+def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, trainer: Trainer,
+               patient: Patience, key: Callable[[Protocol], dict]) -> int:
     claimed = [c for c, _ in group]
     keys = [c.cell.key for c in claimed]
     protocols = [replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed) for c in claimed]
@@ -162,7 +174,7 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
         """Write for trial k unless it was taken over; a taken-over trial is left alone from then on."""
         if k not in lost:
             try:
-                write()
+                patient(write)
             except optuna.exceptions.UpdateFinishedTrialError:
                 lost.add(k)
 
@@ -171,15 +183,16 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
     events.started(keys, start)
 
     def record(epoch: int, histories: list[list[dict]], checkpoints: list[Checkpoint | None]) -> None:
-        for k, c in enumerate(claimed):
-            kept(k, lambda: (c.trial.report(histories[k][-1]["val_acc"], epoch),
-                             c.trial.set_user_attr("history", _jsonable(histories[k]))))
+        for k, c in enumerate(claimed):  # the checkpoint first: it must not wait on, or depend on, the database
             if checkpoints[k] is not None and k not in lost:
-                if not save_checkpoint(paths[k], checkpoints[k], _ckpt_key(study, protocols[k])) and not unsaved:
+                if not save_checkpoint(paths[k], checkpoints[k], key(protocols[k])) and not unsaved:
                     unsaved.append(paths[k])  # once per group: a full disk stays full
                     print(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
                           "goes on, and a retry would start from an older checkpoint or epoch 0", file=sys.stderr,
                           flush=True)
+        for k, c in enumerate(claimed):
+            kept(k, lambda: (c.trial.report(histories[k][-1]["val_acc"], epoch),
+                             c.trial.set_user_attr("history", _jsonable(histories[k]))))
 
     def on_epoch(epoch: int, histories, checkpoint) -> None:
         # Copied now, while training waits: the next epoch changes the weights in place.
@@ -191,7 +204,8 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
 
     writer = EpochWriter()
     try:
-        histories = trainer(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch)
+        histories = trainer(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch,
+                            compile=cfg.compile)
     finally:
         writer.close()  # interrupted or not, the epochs trained so far are recorded
     if writer.error is not None:
@@ -200,7 +214,7 @@ def _run_group(study, board: CellBoard, data, cfg: RunConfig, group, events: Eve
     for k, (c, hist, path) in enumerate(zip(claimed, histories, paths)):
         metrics = final_metrics(hist)
         kept(k, lambda: [c.trial.set_user_attr(key, value) for key, value in metrics.items()])
-        if k not in lost and board.complete(c, metrics["val_acc"]):
+        if k not in lost and patient(board.complete, c, metrics["val_acc"]):
             path.unlink(missing_ok=True)
             done += 1
             events.finished(c.cell.key, trial_line(c, metrics))
@@ -215,6 +229,7 @@ def _describe(c: Claimed, ckpt: Checkpoint | None, together: int, cfg: RunConfig
     c.trial.set_user_attr("threads", torch.get_num_threads())
     c.trial.set_user_attr("machine", machine_name(cfg.device))
     c.trial.set_user_attr("trials_together", together)
+    c.trial.set_user_attr("compiled", cfg.compile)
     c.trial.set_user_attr("resumed_from_epoch", ckpt.epoch if ckpt else 0)
     for h in ckpt.history if ckpt else []:
         c.trial.report(h["val_acc"], h["epoch"])

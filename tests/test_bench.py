@@ -109,3 +109,21 @@ def test_bench_refuses_too_little_data(folder_data, workdir, capsys):
     code = main(["bench", "--data-dir", str(folder_data), "--cache-dir", "cache", "--device", "cpu"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "needs at least 512 training images" in err[0]
+
+
+def test_the_decisions_name_the_faster_of_each_pair_timed_side_by_side():
+    from sweep.bench_report import decisions
+
+    row = lambda path, k, s, warm=0.0: {"path": path, "K": k, "s_per_epoch_per_trial": s, "warmup_s": warm}  # noqa: E731
+    rows = [row("seed loop (DataLoader, PIL)", 1, 90.0), row("one trial, fp32", 1, 40.0),
+            row("one trial, fp32, compiled", 1, 50.0, warm=41.0), row("one trial, bf16", 1, 400.0),
+            row("batched (grouped), fp32", 4, 20.0), row("batched (grouped), fp32, compiled", 4, 10.0),
+            row("batched (grouped), fp32", 16, 9.5), row("batched (grouped), fp32", 64, 9.0),
+            row("batched (grouped), bf16", 4, 200.0)]
+    text = "\n".join(decisions(rows))
+    assert "one trial, fp32, K = 1: eager 40 vs compiled 50 s/epoch per trial: eager is 1.25x faster" in text
+    assert "(compilation took 41 s" in text
+    assert "batched (grouped), fp32, K = 4: eager 20 vs compiled 10 s/epoch per trial: compiled is 2.00x faster" in text
+    assert "math mode, one trial: fp32 40, bf16 400 s/epoch; fastest: fp32" in text
+    assert "trials at once (fp32, grouped): K = 1: 40, K = 4: 20, K = 16: 9.5, K = 64: 9 s/epoch per trial; " \
+           "within 10 % of the best from K = 16" in text

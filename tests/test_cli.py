@@ -267,3 +267,27 @@ def test_the_real_dashboard_serves_the_objective_name_and_the_sampled_ranges(cli
     assert space["label_smoothing"]["type"] == "FloatDistribution"
     assert (space["label_smoothing"]["low"], space["label_smoothing"]["high"]) == (0.0, 0.2)  # the grid's span
     assert (space["seed"]["low"], space["seed"]["high"]) == (0, 1)  # the seeds in use, not [0, 2^31)
+
+
+def test_the_math_mode_is_the_protocols_and_a_resume_across_modes_is_refused(cli, workdir, monkeypatch):
+    import torch
+
+    from sweep.runtime import resolve_precision
+
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cuda")) == "tf32"
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--precision", "tf32")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "GPU math mode" in err
+    assert not (workdir / "studies").exists()
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0, err
+    db = workdir / "studies" / "label-smoothing.db"
+    assert optuna.load_study(study_name="label-smoothing", storage=f"sqlite:///{db}").user_attrs[
+        "protocol"]["precision"] == "fp32"
+    before = db.read_bytes()
+    # The same command where CUDA is the default device: auto means TF32 there, which this study did not use.
+    monkeypatch.setattr("sweep.cli.resolve_device", lambda name: torch.device("cuda"))
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "precision: study has 'fp32', this run 'tf32'" in err and "pass --precision fp32" in err
+    assert db.read_bytes() == before

@@ -39,14 +39,19 @@ def test_batched_models_match_models_trained_alone_on_cuda():
         assert_same_history(alone_hist, batched_hist[k])
 
 
-def test_tf32_training_stays_close_to_float64(monkeypatch):
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+@pytest.mark.parametrize("precision", ["fp32", "tf32"])
+def test_float32_training_stays_close_to_float64_in_its_math_mode(precision):
     data = tiny(per_class=64)
     protocols = [Protocol(epochs=2, batch_size=32, seed=s, label_smoothing=0.1) for s in range(3)]
     exact = snapshots(protocols, data)[1]
-    tf32 = snapshots(protocols, data, dtype=torch.float32)[1]
-    for a, b in zip(exact, tf32):
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    seen = []
+    got = train([replace(p, precision=precision) for p in protocols], data.to(CUDA), CUDA,
+                on_epoch=lambda *a: seen.append((torch.backends.cuda.matmul.allow_tf32,
+                                                 torch.backends.cudnn.allow_tf32)))
+    assert set(seen) == {(precision == "tf32",) * 2}  # the protocol's mode while training ...
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before  # ... then restored
+    for a, b in zip(exact, got):
         assert b[-1]["train_loss_running"] == pytest.approx(a[-1]["train_loss_running"], rel=0.05)
         assert abs(b[-1]["val_acc"] - a[-1]["val_acc"]) <= 0.05
 
@@ -91,3 +96,4 @@ def test_a_short_real_run_on_cuda(cli, folder_data):
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 4
     assert {t.user_attrs["device"] for t in study.trials} == {"cuda"}
     assert {t.user_attrs["trials_together"] for t in study.trials} == {4}  # auto: the open cells, batched
+    assert study.user_attrs["protocol"]["precision"] == "tf32"  # auto on a GPU

@@ -21,7 +21,7 @@ from sweep.precision import METRICS, Decision, Rule, Width, decide, halfwidth, w
 from sweep.progress import Progress
 from sweep.protocol import Protocol
 from sweep.storage import BLOCKS, open_storage, prepare_study
-from sweep.worker import RunConfig, run_worker
+from sweep.worker import Events, RunConfig, run_worker
 from tests.claim_load import EPSILONS, ROOT, known_metrics, stub_train
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
@@ -122,10 +122,7 @@ def test_the_run_stops_at_the_first_block_whose_cis_all_fit(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     lines = []
 
-    class Seen:
-        def started(self, *a, **k): ...
-        def epoch(self, *a, **k): ...
-        def finished(self, *a, **k): ...
+    class Seen(Events):
         def planned(self, total, line): lines.append((total, line))
 
     run_here(url, "p", tmp_path / "ck", max_trials=48, events=Seen())

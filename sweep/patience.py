@@ -1,0 +1,99 @@
+"""Riding out database blips: a restarted server, a dropped connection, a serialisation failure.
+
+Every database step of a worker (claims, epoch records, telling Optuna, heartbeats, block decisions)
+goes through `Patience`: a transient error is retried with backoff for a bounded window, saying once
+that it waits; only past the window does the error end the run (one line, exit 1, and a rerun goes
+on). Each step is safe to repeat: the claim protocol takes up a claim of its own whose answer was
+lost (see `CellBoard.claim`), Optuna's reports and attributes overwrite themselves, and a repeated
+`tell` finds its trial COMPLETE.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+import time
+from typing import Callable, TypeVar
+
+import optuna
+import sqlalchemy as sa
+
+T = TypeVar("T")
+PATIENCE = 300.0  # seconds a worker waits for its database before it gives up
+# PostgreSQL's SQLSTATEs worth a retry: connection exceptions, serialisation failure, deadlock, server going
+# away (admin shutdown, crash shutdown, cannot connect now).
+TRANSIENT_CODES = {"08000", "08001", "08003", "08004", "08006", "40001", "40P01", "57P01", "57P02", "57P03"}
+
+
+def _chain(e: BaseException):
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def transient(e: BaseException) -> bool:
+    """Whether the error may pass by itself: the database unreachable, restarting or busy, not a bad statement."""
+    for x in _chain(e):
+        orig = getattr(x, "orig", None)
+        if isinstance(orig, sqlite3.Error):  # a local file: only its lock passes by itself, not a lost file
+            return "locked" in str(orig) or "busy" in str(orig)
+        if isinstance(x, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            return True
+        if isinstance(x, sa.exc.DBAPIError) and x.connection_invalidated:
+            return True
+        if getattr(getattr(x, "orig", None), "pgcode", None) in TRANSIENT_CODES or getattr(x, "pgcode", None) in TRANSIENT_CODES:
+            return True
+    return False
+
+
+def reason(e: BaseException) -> str:
+    """The first line of the database's own words, past Optuna's wrapper."""
+    inner = next((x for x in _chain(e) if isinstance(x, sa.exc.SQLAlchemyError)), e)
+    inner = getattr(inner, "orig", None) or inner
+    text = str(inner).strip()
+    return text.splitlines()[0] if text else type(inner).__name__
+
+
+class Patience:
+    """Call a database step, retrying transient errors with backoff for up to `window` seconds."""
+
+    def __init__(self, window: float = PATIENCE, say: Callable[[str], None] | None = None,
+                 first_delay: float = 0.5, max_delay: float = 10.0):
+        self.window, self.first_delay, self.max_delay = window, first_delay, max_delay
+        self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.waiting = False  # said that it waits, and not yet that the database is back
+        self.lock = threading.Lock()
+
+    def __call__(self, step: Callable[..., T], *args, **kwargs) -> T:
+        start, delay = None, self.first_delay
+        while True:
+            try:
+                result = step(*args, **kwargs)
+            except Exception as e:
+                if not transient(e):
+                    raise
+                now = time.monotonic()
+                start = now if start is None else start
+                if now - start >= self.window:
+                    raise
+                with self.lock:
+                    if not self.waiting:
+                        self.waiting = True
+                        self.say(f"sweep: database unreachable ({reason(e)}); retrying for up to "
+                                 f"{self.window:g} s")
+                time.sleep(min(delay, max(0.0, start + self.window - now)))
+                delay = min(delay * 2, self.max_delay)
+                continue
+            if start is not None:
+                with self.lock:
+                    if self.waiting:
+                        self.waiting = False
+                        self.say(f"sweep: database back after {time.monotonic() - start:.0f} s")
+            return result
+
+
+def database_error(e: BaseException) -> bool:
+    return isinstance(e, (sa.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError))

@@ -1,0 +1,179 @@
+"""Database blips: transient errors retried for a bounded window, a real PostgreSQL server stopped mid-run."""
+
+import os
+import shlex
+import sqlite3
+import subprocess
+import time
+import uuid
+from collections import Counter
+
+import optuna
+import pytest
+import sqlalchemy as sa
+
+from sweep.patience import Patience, reason, transient
+from tests.conftest import sweep_process
+from tests.test_faults import finished, run_args, slow_data, wait_for  # noqa: F401 (a fixture)
+
+COMPLETE, RUNNING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING
+
+
+class PgError(Exception):
+    def __init__(self, text, pgcode):
+        super().__init__(text)
+        self.pgcode = pgcode
+
+
+def operational(text="server closed the connection unexpectedly", pgcode=None):
+    return sa.exc.OperationalError("UPDATE ...", {}, PgError(text, pgcode))
+
+
+def test_what_counts_as_transient():
+    assert transient(operational())
+    assert transient(sa.exc.DBAPIError("SELECT 1", {}, PgError("could not serialize access", "40001")))
+    wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
+    wrapped.__cause__ = operational("terminating connection due to administrator command", "57P01")
+    assert transient(wrapped) and reason(wrapped) == "terminating connection due to administrator command"
+    assert transient(sa.exc.OperationalError("x", {}, sqlite3.OperationalError("database is locked")))
+    # A lost SQLite file or a bad statement does not pass by waiting.
+    assert not transient(sa.exc.OperationalError("x", {}, sqlite3.OperationalError("no such table: trials")))
+    assert not transient(sa.exc.IntegrityError("INSERT ...", {}, PgError("duplicate key", "23505")))
+    assert not transient(ValueError("not a database error"))
+
+
+def test_patience_retries_says_once_and_gives_up_after_its_window():
+    said, calls = [], []
+
+    def flaky(fails):
+        calls.append(1)
+        if len(calls) <= fails:
+            raise operational()
+        return "ok"
+
+    patient = Patience(window=30, say=said.append, first_delay=0.001, max_delay=0.01)
+    assert patient(flaky, 5) == "ok" and len(calls) == 6
+    assert len(said) == 2 and said[0].startswith("sweep: database unreachable (server closed the connection")
+    assert said[1].startswith("sweep: database back after")
+    calls.clear()
+    with pytest.raises(sa.exc.IntegrityError):  # not transient: at once, no retry
+        patient(lambda: calls.append(1) or (_ for _ in ()).throw(sa.exc.IntegrityError("x", {}, PgError("d", "23505"))))
+    assert len(calls) == 1
+    t0 = time.monotonic()
+    with pytest.raises(sa.exc.OperationalError):
+        Patience(window=0.3, say=said.append, first_delay=0.01, max_delay=0.05)(flaky, 10 ** 9)
+    assert time.monotonic() - t0 >= 0.3
+
+
+# ------------------------------------------------------------------ a real server, stopped mid-run
+
+@pytest.fixture
+def postgres_ctl(postgres_url):
+    """The command that stops and starts the test server (.ci/run sets SWEEP_TEST_POSTGRES_CTL)."""
+    ctl = os.environ.get("SWEEP_TEST_POSTGRES_CTL")
+    if not ctl:
+        if os.environ.get("CI"):
+            pytest.fail("CI must say how to restart its PostgreSQL server (SWEEP_TEST_POSTGRES_CTL); .ci/run does")
+        pytest.skip("set SWEEP_TEST_POSTGRES_CTL to a command taking stop/start, e.g. 'pg_ctlcluster 15 main'")
+
+    def control(action: str) -> None:
+        # Starting a running server fails harmlessly; the connection below is what counts.
+        subprocess.run([*shlex.split(ctl), action], check=action == "stop", capture_output=True, timeout=60)
+        if action == "start":
+            engine = sa.create_engine(postgres_url)
+            for _ in range(60):
+                try:
+                    with engine.connect():
+                        break
+                except sa.exc.OperationalError:
+                    time.sleep(0.5)
+            engine.dispose()
+
+    yield control
+    control("start")  # whatever happened, the server is up for the tests after this one
+
+
+def census(url: str, name: str) -> tuple[Counter, list]:
+    trials = optuna.load_study(study_name=name, storage=url).trials
+    return Counter((t.params["label_smoothing"], t.params["seed"]) for t in trials if t.state == COMPLETE), \
+        [t.state for t in trials]
+
+
+def test_a_server_stopped_for_seconds_mid_run_is_waited_for(postgres_url, postgres_ctl, slow_data, tmp_path):
+    name = f"blip-{uuid.uuid4().hex[:8]}"
+    args = run_args(slow_data, "--trials", "4", "--epochs", "3", "--workers", "2", "--storage", postgres_url,
+                    "--study-name", name)
+    proc = sweep_process(*args, cwd=tmp_path)
+    wait_for(lambda: checkpoints_of(tmp_path, name), proc)
+    postgres_ctl("stop")
+    time.sleep(6)  # longer than an epoch: every worker meets the outage
+    postgres_ctl("start")
+    code, out, err = finished(proc)
+    assert code == 0 and "Traceback" not in err, err
+    assert "sweep: database unreachable" in err and "sweep: database back after" in err
+    done, states = census(postgres_url, name)
+    assert set(done) == {(e, s) for e in (0.0, 0.05, 0.1, 0.2) for s in (0,)} and set(done.values()) == {1}
+    assert RUNNING not in states
+
+
+def test_a_server_gone_past_the_window_ends_in_one_line_and_a_rerun_finishes(postgres_url, postgres_ctl, slow_data,
+                                                                            tmp_path):
+    name = f"gone-{uuid.uuid4().hex[:8]}"
+    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--storage", postgres_url, "--study-name", name,
+                    "--db-patience", "3")
+    proc = sweep_process(*args, cwd=tmp_path)
+    wait_for(lambda: checkpoints_of(tmp_path, name), proc)
+    postgres_ctl("stop")
+    try:
+        code, out, err = finished(proc, timeout=120)
+    finally:
+        postgres_ctl("start")
+    said = [line for line in err.splitlines() if line.startswith("sweep:")]
+    assert code == 1 and "Traceback" not in err, err
+    assert len(said) == 2 and said[0].startswith("sweep: database unreachable"), said
+    assert said[1].startswith("sweep: database error:") and "still unreachable after 3 s" in said[1], said
+    code, out, err = finished(sweep_process(*args, cwd=tmp_path))
+    assert code == 0, err
+    done, states = census(postgres_url, name)
+    assert set(done) == {(0.0, 0), (0.05, 0)} and set(done.values()) == {1} and RUNNING not in states
+
+
+def checkpoints_of(cwd, name):
+    return list((cwd / "studies" / name / "checkpoints").glob("*.pt"))
+
+
+# ------------------------------------------------------------------ claims whose answer was lost
+
+def test_a_claim_whose_commit_answer_was_lost_is_taken_up_again_not_stranded(tmp_path):
+    """The insert committed but the connection dropped before the worker heard so: its retry finds the row taken
+    (by itself). The row must not stay 'running' under this worker's heartbeat with nobody training it."""
+    from sweep.cells import CELLS
+    from tests.test_scale import board_pair
+
+    storage, study, a, b = board_pair(tmp_path)
+    with storage.engine.begin() as conn:
+        conn.execute(CELLS.insert().values(study_id=study._study_id, cell="eps=0/seed=0", attempt=0, worker="a",
+                                           state="running", claimed_at=a.now, beat_at=a.now, grace=30.0))
+    (first,) = a.claim(1)
+    assert first.cell.key == "eps=0/seed=0" and first.attempt == 0
+    assert b.claim(2)[0].cell.key == "eps=0.1/seed=0"  # b neither takes it nor waits for it
+    # Named but unheard: the same trial is taken up, not a second one.
+    a.held.clear()
+    (again,) = a.claim(1)
+    assert again.trial._trial_id == first.trial._trial_id and a.complete(again, 0.5)
+    assert [t.state for t in study.get_trials()].count(COMPLETE) == 1
+    assert a.claim(1) == [] and a.counts == {"done": 1, "busy": 1}
+
+
+def test_progress_counts_cells_finished_by_other_runs_as_they_finish():
+    import io
+
+    from sweep.progress import Progress
+
+    p = Progress(total=6, done=0, elsewhere=3, epochs=2, stream=io.StringIO(), live=False)
+    p.started(["eps=0/seed=0"])
+    p.census(done=2, busy=2)  # another run finished two of its three and holds one; ours holds one
+    assert p.done == 2 and p.elsewhere == 1 and p.left() == 2
+    p.finished("eps=0/seed=0", "trial 0 ...")
+    p.census(done=3, busy=1)  # ours counted once, not twice
+    assert p.done == 3 and p.elsewhere == 1 and p.left() == 2
