@@ -31,7 +31,7 @@ from .protocol import Protocol
 from .bench_report import (LAYERS, PEAK_CALLS, PEAK_SIZE, PEAK_WARMUP, peak_n, render,  # noqa: F401
                            train_flops_per_image)
 from .runtime import cpu_cores, keep_freed_memory, math_mode
-from .train import Stack, evaluate, sync, train, train_eval_indices
+from .train import Stack, evaluate, prepared, sync, train, train_eval_indices
 
 EPOCH_IMAGES = 50_000
 SEED_WARMUP = 3  # steps per block before the clock starts
@@ -207,8 +207,8 @@ def project_eval(data: Cifar, device: torch.device) -> float:
     eps = torch.tensor([0.1], device=device)
     idx = train_eval_indices(len(data.train_y), p.train_eval_size, device)
     t0 = time.perf_counter()
-    evaluate(stack, data.train_x[idx], data.train_y[idx], eps, p.ece_bins)
-    evaluate(stack, data.test_x, data.test_y, eps, p.ece_bins)
+    evaluate(stack, prepared(data.train_x[idx], torch.float32), data.train_y[idx], eps, p.ece_bins)
+    evaluate(stack, prepared(data.test_x, torch.float32), data.test_y, eps, p.ece_bins)
     sync(device)
     return time.perf_counter() - t0
 

@@ -33,7 +33,8 @@ class Cifar:
     fingerprint: str  # sha256 of the decoded tensors: same pixels and labels, same fingerprint
 
     def to(self, device: torch.device | str) -> "Cifar":
-        """Move once; images stay uint8 there and are normalised per batch on the device."""
+        """Move once; images stay uint8 there, and each training call normalises them once, on the device, into
+        its compute dtype and channels-last layout (`train.prepared`)."""
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
         return replace(self, train_x=move(self.train_x), train_y=move(self.train_y),
                        test_x=move(self.test_x), test_y=move(self.test_y))

@@ -76,13 +76,17 @@ class Stack:
             self._shared_call = vmap(call, in_dims=(0, None))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Each model on its own images: (K, B, 32, 32, 3) channels-last images (see `prepared`) -> (K, B, 10)."""
         if self.engine == "grouped":
-            x = x.transpose(0, 1).flatten(1, 2).contiguous(memory_format=torch.channels_last)
+            k, b, h, w, c = x.shape
+            # (B, K*3, 32, 32) in channels_last, model k on channels 3k..3k+2: one copy, none at all for K = 1.
+            x = x.permute(1, 2, 3, 0, 4).reshape(b, h, w, k * c).permute(0, 3, 1, 2)
             return self._train_forward(self.params, x)
-        return self._train_call(self.params, x)
+        return self._train_call(self.params, x.permute(0, 1, 4, 2, 3))
 
     def logits_shared(self, x: torch.Tensor) -> torch.Tensor:
-        """Every model on the same images: (B, 3, 32, 32) -> (K, B, 10)."""
+        """Every model on the same images: (B, 32, 32, 3) channels-last images -> (K, B, 10)."""
+        x = x.permute(0, 3, 1, 2)
         if self.engine == "grouped":
             return self._grouped(x.repeat(1, self.k, 1, 1) if self.k > 1 else x)
         return self._shared_call(self.params, x)
@@ -90,9 +94,6 @@ class Stack:
     def _grouped(self, x: torch.Tensor) -> torch.Tensor:
         # channels_last: oneDNN's and cuDNN's fast layout for these convs and pools.
         return grouped_forward(self.params, x.contiguous(memory_format=torch.channels_last))
-
-    def inputs(self, x_u8: torch.Tensor) -> torch.Tensor:
-        return normalize(x_u8).to(self.dtype)
 
     def load(self, states: Sequence[dict[str, torch.Tensor]]) -> None:
         with torch.no_grad():
@@ -155,7 +156,10 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
 
     eps = torch.tensor([p.label_smoothing for p in protocols], device=device)
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if p0.precision == "bf16" else nullcontext())
+    # Stored in the dtype the first convolution computes in: autocast would round them to bf16 there anyway.
+    images = lambda x: prepared(x, torch.bfloat16 if p0.precision == "bf16" else dtype)  # noqa: E731
     eval_idx = train_eval_indices(len(data.train_y), p0.train_eval_size, device)
+    train_x, eval_x, test_x = images(data.train_x), images(data.train_x[eval_idx]), images(data.test_x)
 
     host: dict[int, Callable[[int], tuple[dict, dict]]] = {}  # per epoch: every trial's state, copied once
 
@@ -171,11 +175,11 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
     with math_mode(device, p0.precision):
         for epoch in range(start, p0.epochs):
             t0 = time.perf_counter()
-            running = _train_epoch(stack, opt, data, gens, eps, p0.batch_size, autocast, device)
+            running = _train_epoch(stack, opt, train_x, data.train_y, gens, eps, p0.batch_size, autocast, device)
             sync(device)
             t1 = time.perf_counter()
-            train_eval = evaluate(stack, data.train_x[eval_idx], data.train_y[eval_idx], eps, p0.ece_bins, autocast)
-            val = evaluate(stack, data.test_x, data.test_y, eps, p0.ece_bins, autocast)
+            train_eval = evaluate(stack, eval_x, data.train_y[eval_idx], eps, p0.ece_bins, autocast)
+            val = evaluate(stack, test_x, data.test_y, eps, p0.ece_bins, autocast)
             t2 = time.perf_counter()
             for k in range(stack.k):
                 histories[k].append({
@@ -201,6 +205,12 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
     return histories
 
 
+def prepared(x_u8: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """uint8 (N, 3, 32, 32) -> normalised (N, 32, 32, 3) in the compute dtype, once per training call: a batch is
+    then a single gather, already in the channels-last layout the convolutions want."""
+    return normalize(x_u8.permute(0, 2, 3, 1)).to(dtype).contiguous()
+
+
 def train_eval_indices(n: int, size: int, device: torch.device) -> torch.Tensor:
     """The fixed sample of training images scored in eval mode: the same for every trial."""
     if n <= size:
@@ -209,15 +219,16 @@ def train_eval_indices(n: int, size: int, device: torch.device) -> torch.Tensor:
     return torch.randperm(n, generator=g)[:size].sort().values.to(device)
 
 
-def _train_epoch(stack: Stack, opt, data: Cifar, gens, eps, batch_size, autocast, device) -> dict:
-    n = len(data.train_y)
+def _train_epoch(stack: Stack, opt, train_x: torch.Tensor, train_y: torch.Tensor, gens, eps, batch_size, autocast,
+                 device) -> dict:
+    n = len(train_y)
     # Each model draws its own order from its own generator, exactly as it would alone.
     perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device, non_blocking=True)
     loss_sum = torch.zeros(stack.k, device=device)
     correct = torch.zeros(stack.k, device=device, dtype=torch.int64)
     for start in range(0, n, batch_size):
         idx = perms[:, start:start + batch_size]
-        x, y = stack.inputs(data.train_x[idx]), data.train_y[idx]
+        x, y = train_x[idx], train_y[idx]
         with autocast:
             logits = stack.logits(x)
         loss = smoothed_cross_entropy(logits, y, eps)
@@ -231,15 +242,15 @@ def _train_epoch(stack: Stack, opt, data: Cifar, gens, eps, batch_size, autocast
 
 
 @torch.no_grad()
-def evaluate(stack: Stack, x_u8: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, bins: int, autocast=nullcontext()) -> dict:
-    """Eval-mode accuracy, unsmoothed NLL, smoothed loss and calibration of each model on (x, y)."""
+def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, bins: int, autocast=nullcontext()) -> dict:
+    """Eval-mode accuracy, unsmoothed NLL, smoothed loss and calibration of each model on (x, y); x `prepared`."""
     k, n, dev = stack.k, len(y), y.device
     zeros = lambda size: torch.zeros(size, device=dev, dtype=torch.promote_types(stack.dtype, torch.float32))  # noqa: E731
     correct, nll_sum, loss_sum = zeros(k), zeros(k), zeros(k)
     bin_count, bin_correct, bin_conf = zeros(k * bins), zeros(k * bins), zeros(k * bins)
     offsets = (torch.arange(k, device=dev) * bins).view(k, 1)
     for start in range(0, n, EVAL_BATCH):
-        xb, yb = stack.inputs(x_u8[start:start + EVAL_BATCH]), y[start:start + EVAL_BATCH]
+        xb, yb = x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH]
         with autocast:
             logits = stack.logits_shared(xb)
         logp = _wide(logits).log_softmax(-1)

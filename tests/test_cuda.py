@@ -68,7 +68,7 @@ def test_fused_adam_accepts_the_resumed_state_layout_on_cuda(k):
     opt = torch.optim.Adam(list(stack.params.values()), lr=1e-3, fused=True)
     stack.load([c.model for c in ckpts])
     opt.load_state_dict(_stacked_adam_state(opt, stack, ckpts))
-    stack.logits(torch.randn(k, 8, 3, 32, 32, device=CUDA)).square().sum().backward()
+    stack.logits(torch.randn(k, 8, 32, 32, 3, device=CUDA)).square().sum().backward()
     opt.step()  # fused CUDA Adam raises here if a state's strides differ from its parameter's
     for param in stack.params.values():
         assert opt.state[param]["exp_avg"].stride() == param.stride()

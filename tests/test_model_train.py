@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from sweep.data import Cifar, normalize
 from sweep.model import SimpleCNN, init_model
 from sweep.protocol import Protocol
-from sweep.train import ENGINES, Stack, evaluate, smoothed_cross_entropy, train
+from sweep.train import ENGINES, Stack, evaluate, prepared, smoothed_cross_entropy, train
 from tests.conftest import make_images
 
 
@@ -58,7 +58,7 @@ def test_every_engine_computes_each_models_own_forward_and_gradient(engine):
     seeds = [0, 1, 2]
     x = torch.randn(3, 6, 3, 32, 32)
     stack = Stack(seeds, torch.device("cpu"), engine)
-    out = stack.logits(x)
+    out = stack.logits(x.permute(0, 1, 3, 4, 2).contiguous())  # the stack takes channels-last images
     grads = torch.autograd.grad(out.square().sum(), list(stack.params.values()))
     for k, s in enumerate(seeds):
         m = init_model(s)
@@ -66,7 +66,8 @@ def test_every_engine_computes_each_models_own_forward_and_gradient(engine):
         torch.testing.assert_close(out[k], alone, rtol=1e-5, atol=1e-5)
         for g, ref in zip(grads, torch.autograd.grad(alone.square().sum(), list(m.parameters()))):
             torch.testing.assert_close(g[k], ref, rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(stack.logits_shared(x[0])[k], m(x[0]), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(stack.logits_shared(x[0].permute(0, 2, 3, 1).contiguous())[k], m(x[0]),
+                                   rtol=1e-5, atol=1e-5)
 
 
 def test_init_depends_on_the_seed_only():
@@ -123,9 +124,10 @@ def test_learns_the_tiny_task():
 def test_evaluate_computes_ece_from_its_bins():
     data = tiny()
     stack = Stack([0, 1], torch.device("cpu"))
-    out = evaluate(stack, data.test_x, data.test_y, torch.tensor([0.0, 0.1]), bins=15)
-    with torch.no_grad():
-        probs = stack.logits_shared(normalize(data.test_x)).softmax(-1)
+    out = evaluate(stack, prepared(data.test_x, torch.float32), data.test_y, torch.tensor([0.0, 0.1]), bins=15)
+    with torch.no_grad():  # the models themselves, on the images normalised as ToTensor + Normalize would
+        m = [init_model(0), init_model(1)]
+        probs = torch.stack([mk(normalize(data.test_x)) for mk in m]).softmax(-1)
     for k in range(2):
         conf, pred = probs[k].max(-1)
         hit = (pred == data.test_y).float()
@@ -212,7 +214,7 @@ def test_parameters_gradients_and_adam_state_share_one_layout_after_a_resume(k):
     opt = torch.optim.Adam(list(stack.params.values()), lr=1e-3, fused=True)
     stack.load([c.model for c in ckpts])
     opt.load_state_dict(_stacked_adam_state(opt, stack, ckpts))
-    x = torch.randn(k, 8, 3, 32, 32)
+    x = torch.randn(k, 8, 32, 32, 3)
     stack.logits(x).square().sum().backward()
     opt.step()
     for name, param in stack.params.items():
