@@ -4,10 +4,11 @@
 #      .data/cifar10-jpeg.tar.gz (or $DATA_ARCHIVE), decoded once into the cache; stops in one line
 #      if any of it fails or there is no CUDA device;
 #   2. the CUDA tests (pytest -m cuda): correctness before speed;
-#   3. the benchmark on CUDA (IEEE fp32, TF32 and bf16, K = 5, 10, 20, 40);
+#   3. the benchmark on CUDA (IEEE fp32, TF32 and bf16, K = 5 to 64), then eager against torch.compile;
 #   4. the default study (20 trials x 10 epochs) in TF32 and in bf16.
 # What comes back (the device returns at most 8 files): $OUT/summary.txt (each part's exit code and
-# wall time, and the study tables), $OUT/benchmark.md, $OUT/report-tf32.md, $OUT/report-bf16.md, and
+# wall time, and the study tables), $OUT/benchmark.md, $OUT/benchmark-compile.md, $OUT/report-tf32.md,
+# $OUT/report-bf16.md, and
 # $OUT/everything.tar.gz (logs, both reports with plots, both study databases).
 set -uo pipefail
 out=${OUT:-gpu-out}
@@ -59,10 +60,12 @@ timed decode 120 "$py" -c "from sweep.data import load; d = load('$data', '$work
 
 # 2-4. the checks; each goes on whatever the one before it did
 timed cuda-tests 60 "$py" -m pytest -q -m cuda -p no:cacheprovider tests/test_cuda.py
-timed bench 90 "$py" -m sweep bench "${common[@]}" --steps 50 --rounds 3 --ks 5,10,20,40 \
+timed bench 90 "$py" -m sweep bench "${common[@]}" --steps 50 --rounds 3 --ks 5,10,20,40,64 --engines grouped \
   --precisions fp32,tf32,bf16 --out "$out/benchmark.md"
+timed bench-compile 75 "$py" -m sweep bench "${common[@]}" --steps 50 --rounds 3 --ks 20 --engines grouped \
+  --precisions tf32 --compile --out "$out/benchmark-compile.md"
 for precision in tf32 bf16; do
-  timed "study-$precision" 75 "$py" -m sweep run --trials 20 --batch-trials auto --precision "$precision" \
+  timed "study-$precision" 60 "$py" -m sweep run --trials 20 --batch-trials auto --precision "$precision" \
     "${common[@]}" --storage "sqlite:///$work/$precision.db" --report-dir "$work/report-$precision" \
     --checkpoint-dir "$work/checkpoints-$precision"
   grep -A6 "^ *n  *train_acc" "$work/logs/study-$precision.log" >> "$summary"

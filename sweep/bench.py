@@ -26,10 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bench_report import PEAK_CALLS, PEAK_WARMUP, peak_n, render, train_flops_per_image
 from .data import Cifar
 from .protocol import Protocol
-from .bench_report import (LAYERS, PEAK_CALLS, PEAK_SIZE, PEAK_WARMUP, peak_n, render,  # noqa: F401
-                           train_flops_per_image)
 from .runtime import cpu_cores, keep_freed_memory, math_mode
 from .train import Stack, evaluate, prepared, sync, train, train_eval_indices
 

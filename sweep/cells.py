@@ -24,9 +24,11 @@ started with different heartbeat intervals judge each other fairly.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import threading
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -37,55 +39,10 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from .patience import transient
+from .space import Cell, _sampler, block_cells, suggest
 from .storage import BLOCKS, CELLS
 
-EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
 GRACE_BEATS = 3  # a worker silent for this many heartbeat intervals is taken as dead
-
-
-# ---------------------------------------------------------------- search space
-
-@dataclass(frozen=True)
-class Cell:
-    key: str  # stable name of the cell, e.g. "eps=0.1/seed=3" or "slot=7"
-    seed: int
-    eps: float | None  # None: sampled by TPE from the range
-
-
-def grid_cells(epsilons: Sequence[float], n: int) -> list[Cell]:
-    """n cells filled round-robin over ε: seeds 0, 1, ... for each ε in turn."""
-    return [Cell(f"eps={_fmt(epsilons[i % len(epsilons)])}/seed={i // len(epsilons)}",
-                 seed=i // len(epsilons), eps=float(epsilons[i % len(epsilons)])) for i in range(n)]
-
-
-def block_cells(epsilons: Sequence[float], seed: int) -> list[Cell]:
-    """One seed for every ε of the grid: the cells `--until-precise` adds at a time."""
-    return [Cell(f"eps={_fmt(e)}/seed={seed}", seed=seed, eps=float(e)) for e in epsilons]
-
-
-def range_cells(n: int) -> list[Cell]:
-    return [Cell(f"slot={i}", seed=i, eps=None) for i in range(n)]
-
-
-def _fmt(x: float) -> str:
-    return format(float(x), ".10g")
-
-
-def _sampler(cell: Cell, eps_range: tuple[float, float] | None) -> optuna.samplers.BaseSampler:
-    fixed = {SEED_PARAM: cell.seed} if cell.eps is None else {SEED_PARAM: cell.seed, EPS_PARAM: cell.eps}
-    base = optuna.samplers.TPESampler(seed=cell.seed) if eps_range else optuna.samplers.RandomSampler(seed=0)
-    return optuna.samplers.PartialFixedSampler(fixed, base)
-
-
-def suggest(trial: optuna.Trial, cells: Sequence[Cell], eps_range: tuple[float, float] | None) -> tuple[float, int]:
-    """Declared with the ranges the study samples, so the dashboard's plots span the study itself.
-
-    A range, not the grid's values as categories: Optuna refuses a categorical parameter whose
-    choices change within a study, and a rerun may add cells.
-    """
-    grid = [c.eps for c in cells if c.eps is not None]
-    lo, hi = eps_range or (min(grid), max(grid))
-    return trial.suggest_float(EPS_PARAM, lo, hi), trial.suggest_int(SEED_PARAM, 0, max(c.seed for c in cells))
 
 
 # ---------------------------------------------------------------- claims
@@ -125,6 +82,7 @@ class CellBoard:
         self.cells, self.epsilons = list(cells), list(epsilons) if epsilons else None
         self.held: set[str] = set()  # cells this worker has claimed and not yet finished or handed back
         self.counts = {"done": 0, "busy": 0}  # the study's cells done and held, at the last read
+        self.trouble_at = -math.inf  # when this worker last failed to reach the database (monotonic clock)
         self.interval, self.grace = heartbeat_interval, GRACE_BEATS * heartbeat_interval
         self.worker = worker or new_worker_id()
         self.now = db_now(storage.engine.dialect.name)
@@ -156,12 +114,22 @@ class CellBoard:
                 latest[r.cell] = r
         return latest, rows[0].now
 
+    def troubled(self) -> None:
+        """Note a failed database step: see `settled`."""
+        self.trouble_at = time.monotonic()
+
+    def settled(self) -> bool:
+        """Whether a grace period has passed since this worker last failed to reach the database. Until then it
+        takes no silent worker's cell: after an outage every live worker's heartbeat is as old as the outage,
+        and each needs a beat or two to show it is alive."""
+        return time.monotonic() - self.trouble_at >= self.grace
+
     def _add_blocks(self, seeds) -> None:
         """The study's cells: the base grid plus every seed block decided so far, in seed order."""
         known = {c.key for c in self.base}
         extra = [c for seed in sorted(set(seeds)) for c in block_cells(self.epsilons, seed) if c.key not in known]
-        self.cells = sorted(self.base + extra, key=lambda c: (c.seed, self.epsilons.index(c.eps)
-                                                              if c.eps in self.epsilons else -1))
+        order = {e: i for i, e in enumerate(self.epsilons)}
+        self.cells = sorted(self.base + extra, key=lambda c: (c.seed, order.get(c.eps, len(order))))
 
     def _state(self, row, now: float) -> str:
         if row is None or row.state == "failed":
@@ -189,7 +157,7 @@ class CellBoard:
                     if claimed := self._open(cell, row.attempt, row.trial_id):
                         got.append(claimed)
                     continue
-                if state == "stale" and self._expire(row):
+                if state == "stale" and self.settled() and self._expire(row):
                     state = "open"
                     expired = True
                 if state == "open" and (claimed := self._claim_one(cell, 0 if row is None else row.attempt + 1)):
@@ -200,8 +168,9 @@ class CellBoard:
                     self.fail(c)
             raise
         self.held.update(c.cell.key for c in got)
-        if expired:
-            self.tidy()  # a dead worker may have left a trial that no claim names
+        if expired:  # a dead worker may have left a trial that no claim names; best effort, the next claim retries
+            with contextlib.suppress(Exception):
+                self.tidy()
         return got
 
     def _claim_one(self, cell: Cell, attempt: int) -> Claimed | None:
@@ -218,16 +187,18 @@ class CellBoard:
         """The claimed cell's trial: made and named now, or, for a claim taken up again, the one it names."""
         trial = None
         try:  # a signal right after the claim's commit still hands the cell back
+            with warnings.catch_warnings():  # PartialFixedSampler is experimental in name only: stable in use
+                warnings.simplefilter("ignore")
+                self.study.sampler = _sampler(cell, self.eps_range)  # this cell's ε and seed, however the trial came
             if trial_id is not None:
-                if self.storage.get_trial(trial_id).state != TrialState.RUNNING:
-                    self._settle(cell.key, attempt, "failed")
+                state = self.storage.get_trial(trial_id).state
+                if state != TrialState.RUNNING:  # told already (its answer lost too), or failed meanwhile
+                    self._settle(cell.key, attempt, "done" if state == TrialState.COMPLETE else "failed")
                     return None
                 trial = optuna.Trial(self.study, trial_id)
             else:
-                with warnings.catch_warnings():
-                    # Ask-and-tell on purpose; PartialFixedSampler is stable in use.
+                with warnings.catch_warnings():  # ask-and-tell on purpose
                     warnings.simplefilter("ignore")
-                    self.study.sampler = _sampler(cell, self.eps_range)
                     trial = self.study.ask()
                 with self.storage.engine.begin() as conn:  # at once: an expirer can then fail this trial
                     named = conn.execute(self._where(cell.key, attempt, CELLS.update())
@@ -236,7 +207,12 @@ class CellBoard:
                 if not named:  # taken for dead meanwhile (too slow to beat): the cell is another worker's now
                     self._fail_trial(trial._trial_id)
                     return None
-            eps, seed = suggest(trial, self.cells, self.eps_range)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                eps, seed = suggest(trial, self.cells, self.eps_range)
+            if seed != cell.seed or (cell.eps is not None and eps != cell.eps):  # never train the wrong cell
+                self._release(cell.key, attempt, trial)
+                return None
             trial.set_user_attr("cell", cell.key)
             trial.set_user_attr("attempt", attempt)
             trial.set_user_attr("worker", self.worker)
@@ -308,6 +284,7 @@ class CellBoard:
         two wins on the trial's row lock. A crash between the two steps leaves a COMPLETE trial
         whose cell an expirer then marks done (see `_expire`).
         """
+        self.held.discard(c.cell.key)
         try:
             self.study.tell(c.trial, value)
         except BaseException as e:
@@ -325,6 +302,7 @@ class CellBoard:
 
     def fail(self, c: Claimed, mark: str | None = None) -> None:
         """Hand the cell back (it reruns from its checkpoint) and fail its trial, noting why in `mark`."""
+        self.held.discard(c.cell.key)
         if self._settle(c.cell.key, c.attempt, "failed"):
             try:
                 if mark:
@@ -398,6 +376,7 @@ class Heartbeat:
                 wait = self.board.interval
             except Exception:
                 # Retried within a second: after a blip the first beat must come before others judge this worker.
+                self.board.troubled()
                 wait = min(1.0, self.board.interval)
 
     def __enter__(self):

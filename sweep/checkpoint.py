@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .cells import Cell
+from .space import Cell
 from .train import Checkpoint
 
 

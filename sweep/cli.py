@@ -207,13 +207,12 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         return 128 + signum
     except Exception as e:
-        from .patience import database_error, reason, transient
+        from .patience import DatabaseGone, database_error, reason
 
         if not database_error(e):
             raise
         # The database went away or refused mid-run: held cells reopen once their heartbeats are stale.
-        waited = f" (still unreachable after {args.db_patience:g} s of retries)" if (
-            transient(e) and getattr(args, "db_patience", None)) else ""
+        waited = f" ({e})" if isinstance(e, DatabaseGone) else ""
         print(f"sweep: database error: {reason(e)}{waited}; rerun the same command to go on", file=sys.stderr)
         return 1
     finally:

@@ -60,7 +60,8 @@ def plan_batch_trials(choice: int | str, device_type: str, share: int, free_byte
 # ---------------------------------------------------------------- the run
 
 def run(args, device) -> int:
-    from . import cells as C
+    from .cells import CellBoard
+    from .space import grid_cells, range_cells
     from .progress import EventPipe, Progress
     from . import __version__
     from .protocol import Protocol
@@ -77,8 +78,9 @@ def run(args, device) -> int:
     if args.eps_range and args.eps_range[0] >= args.eps_range[1]:
         raise UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
     rule = precision_rule(args)
+    precision = resolve_precision(args.precision, device)
     data = _load_data(args)
-    protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=resolve_precision(args.precision, device))
+    protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=precision)
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
     storage = open_storage(storage_url)
@@ -90,8 +92,8 @@ def run(args, device) -> int:
                        + f"  # sweep {__version__}")
         if rule is not None:  # the report states the rule the study was last run under
             study.set_user_attr("until_precise", {**asdict(rule), "base_trials": args.trials})
-    cells = C.range_cells(args.trials) if eps_range else C.grid_cells(args.epsilons, args.trials)
-    board = C.CellBoard(study, storage, cells, eps_range, args.heartbeat_interval,
+    cells = range_cells(args.trials) if eps_range else grid_cells(args.epsilons, args.trials)
+    board = CellBoard(study, storage, cells, eps_range, args.heartbeat_interval,
                         epsilons=None if eps_range else args.epsilons)
     status = board.status()
     n_open = len(status["open"])
@@ -118,10 +120,11 @@ def run(args, device) -> int:
                         rule=rule)
     finally:
         progress.close()
-    left = _finish(args, study, storage_url, board)
+    failed = [f"worker {i + 1} ({_ending(code)})" for i, code in enumerate(codes) if code]
+    # Workers that failed may have waited out the database already: the report does not wait as long again.
+    left = _finish(args, study, storage_url, board, min(args.db_patience, 10.0) if failed else args.db_patience)
     if rule is not None and not left:
         print(f"until precise: {precision_line(board, rule, args.epsilons)}")
-    failed = [f"worker {i + 1} ({_ending(code)})" for i, code in enumerate(codes) if code]
     if failed and left:
         print(f"sweep: {len(failed)} of {workers} workers failed: {', '.join(failed)}; the report covers the cells "
               "that finished; rerun the same command to run the rest", file=sys.stderr)
@@ -149,7 +152,6 @@ def check_report_dir(args) -> None:
 def precision_rule(args):
     """--until-precise's rule, checked before anything is opened; None without the flag."""
     from .precision import Rule
-    from .protocol import MARGIN_NATS, MARGIN_PP
 
     if args.until_precise is None:
         if args.until_precise_nats is not None:
@@ -166,7 +168,7 @@ def precision_rule(args):
         raise UsageError(f"--max-trials {args.max_trials} is below --trials {args.trials}")
     nats = args.until_precise_nats
     if nats is None:
-        nats = args.until_precise * (args.equivalence_nats or MARGIN_NATS) / (args.equivalence_pp or MARGIN_PP)
+        nats = args.until_precise * args.equivalence_nats / args.equivalence_pp
     return Rule(target_pp=args.until_precise, target_nats=nats, max_trials=args.max_trials)
 
 
@@ -194,7 +196,10 @@ def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_
     if args.threads:
         torch.set_num_threads(args.threads)
     use_fast_kernels(device)
-    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else None
+    free = None
+    if device.type == "cuda":  # less the images, moved and normalised (`train.prepared`): not the trials' memory
+        images = len(data.train_y) + len(data.test_y)
+        free = torch.cuda.mem_get_info(device)[0] - images * 3 * 32 * 32 * (1 + 4 + 4)
     k = plan_batch_trials(args.batch_trials, device.type, max(1, share), free, peers)
     cfg = RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
                     batch_trials=k, checkpoint_dir=checkpoint_dir, device=device,
@@ -276,14 +281,13 @@ def _stop(procs: list[subprocess.Popen], signum: int) -> None:
             p.wait()
 
 
-def _finish(args, study, storage_url, board) -> int:
+def _finish(args, study, storage_url, board, patience: float) -> int:
     """Tidy, print the table, write the report; returns the cells not done."""
+    from .patience import Patience
     from .report import per_epsilon_table, trials_frame, write_report
     from .storage import mask_url
 
-    from .patience import Patience
-
-    patient = Patience(args.db_patience)
+    patient = Patience(patience)
     patient(board.tidy)
     status = patient(board.status)
     left = len(status["busy"]) + len(status["open"])

@@ -11,13 +11,14 @@ lost (see `CellBoard.claim`), Optuna's reports and attributes overwrite themselv
 from __future__ import annotations
 
 import sqlite3
-import sys
 import threading
 import time
 from typing import Callable, TypeVar
 
 import optuna
 import sqlalchemy as sa
+
+from . import progress
 
 T = TypeVar("T")
 PATIENCE = 300.0  # seconds a worker waits for its database before it gives up
@@ -40,13 +41,18 @@ def transient(e: BaseException) -> bool:
         orig = getattr(x, "orig", None)
         if isinstance(orig, sqlite3.Error):  # a local file: only its lock passes by itself, not a lost file
             return "locked" in str(orig) or "busy" in str(orig)
-        if isinstance(x, (sa.exc.OperationalError, sa.exc.InterfaceError)):
-            return True
+        code = _sqlstate(orig) or _sqlstate(x)
+        if code:  # the server said what went wrong: a full disk or a bad password does not pass by waiting
+            return code in TRANSIENT_CODES
         if isinstance(x, sa.exc.DBAPIError) and x.connection_invalidated:
             return True
-        if getattr(getattr(x, "orig", None), "pgcode", None) in TRANSIENT_CODES or getattr(x, "pgcode", None) in TRANSIENT_CODES:
-            return True
+        if isinstance(x, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            return True  # no code: no answer from a server at all (refused, reset, timed out)
     return False
+
+
+def _sqlstate(x) -> str | None:
+    return getattr(x, "sqlstate", None) or getattr(x, "pgcode", None)  # psycopg 3, psycopg2
 
 
 def reason(e: BaseException) -> str:
@@ -57,13 +63,21 @@ def reason(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(inner).__name__
 
 
+class DatabaseGone(Exception):
+    """The database stayed unreachable for the whole window; the error that ended it is the cause."""
+
+    def __init__(self, window: float):
+        super().__init__(f"still unreachable after {window:g} s of retries")
+        self.window = window
+
+
 class Patience:
     """Call a database step, retrying transient errors with backoff for up to `window` seconds."""
 
     def __init__(self, window: float = PATIENCE, say: Callable[[str], None] | None = None,
-                 first_delay: float = 0.5, max_delay: float = 10.0):
-        self.window, self.first_delay, self.max_delay = window, first_delay, max_delay
-        self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+                 first_delay: float = 0.5, max_delay: float = 10.0, on_trouble: Callable[[], None] | None = None):
+        self.window, self.first_delay, self.max_delay, self.on_trouble = window, first_delay, max_delay, on_trouble
+        self.say = say or progress.say
         self.waiting = False  # said that it waits, and not yet that the database is back
         self.lock = threading.Lock()
 
@@ -75,10 +89,12 @@ class Patience:
             except Exception as e:
                 if not transient(e):
                     raise
+                if self.on_trouble is not None:
+                    self.on_trouble()
                 now = time.monotonic()
                 start = now if start is None else start
                 if now - start >= self.window:
-                    raise
+                    raise DatabaseGone(self.window) from e
                 with self.lock:
                     if not self.waiting:
                         self.waiting = True
@@ -96,4 +112,4 @@ class Patience:
 
 
 def database_error(e: BaseException) -> bool:
-    return isinstance(e, (sa.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError))
+    return isinstance(e, (sa.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, DatabaseGone))

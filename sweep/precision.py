@@ -6,7 +6,10 @@ against ε = 0 of the accuracy gap, validation accuracy, NLL gap and ECE, in the
 computed; while the widest is above its target and the cap leaves room, one block is added.
 
 The rule looks at the half-widths alone, t(0.975, n−1) · SD of the paired differences / √n, never
-at an estimate's sign or p-value, so the tests the report runs afterwards keep their meaning.
+at an estimate's sign or p-value, so it cannot stop on a result it likes. The report's tests stay
+approximately valid: stopping when the SD happens to be small biases that SD a little low at the
+stop, so the deciding CI covers somewhat less than its nominal 95 % (a Stein-type two-stage rule
+would avoid this at the cost of fixing the final n after one look).
 
 Each decision is an insert into `sweep_blocks` keyed by the new block's seed: however many workers
 (on however many machines) find the study done at once, they compute the same half-widths from the
@@ -98,7 +101,9 @@ def widths(values: Mapping[tuple[float, int], Mapping[str, float]], rule: Rule) 
         for eps in epsilons:
             if eps == 0.0:
                 continue
-            shared = sorted(s for (e, s) in values if e == eps and s in zero)
+            # Seeds where both values exist, as the report's paired test takes them (a NaN drops its pair).
+            shared = sorted(s for (e, s) in values if e == eps and s in zero
+                            and math.isfinite(values[(eps, s)][metric]) and math.isfinite(zero[s][metric]))
             diffs = [(values[(eps, s)][metric] - zero[s][metric]) * factor for s in shared]
             out.append(Width(metric, eps, len(shared), halfwidth(diffs), rule.target(metric)))
     return out
@@ -143,8 +148,12 @@ def extend(board, rule: Rule, epsilons: list[float]) -> Decision:
         with board.storage.engine.begin() as conn:
             conn.execute(BLOCKS.insert().values(study_id=board.sid, seed=decision.seed, decided_at=board.now,
                                                 worker=board.worker, record=record))
-    except sa.exc.IntegrityError:
-        return decision  # decided by another worker from the same trials: the same block
+    except sa.exc.IntegrityError:  # decided already from the same trials: by another worker, or by this one
+        with board.storage.engine.connect() as conn:  # whose answer was lost in a blip (then it records it)
+            mine = conn.execute(sa.select(BLOCKS.c.worker).where(
+                BLOCKS.c.study_id == board.sid, BLOCKS.c.seed == decision.seed)).scalar() == board.worker
+        if not mine:
+            return decision
     board.study.set_user_attr(f"block:{decision.seed:05d}", json.loads(record))  # for the report and dashboard
     return decision
 

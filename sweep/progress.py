@@ -21,6 +21,13 @@ from typing import IO, Sequence
 EVENT_PREFIX = "@sweep-event "
 
 
+def say(line: str, stream: IO[str] | None = None) -> None:
+    """One line in one write: lines that threads print at the same moment never run into each other."""
+    stream = stream or sys.stderr
+    stream.write(line + "\n")
+    stream.flush()
+
+
 def fmt_duration(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
@@ -31,7 +38,8 @@ class Progress:
 
     def __init__(self, total: int, done: int, elsewhere: int, epochs: int,
                  stream: IO[str] | None = None, live: bool | None = None):
-        self.total, self.done, self.elsewhere, self.epochs = total, done, elsewhere, epochs
+        self.total, self.own, self.elsewhere, self.epochs = total, done, elsewhere, epochs
+        self.seen = 0  # cells done by the database's count, at the latest census
         self.stream = stream or sys.stderr
         self.running: dict[str, int] = {}  # cell -> epochs finished
         self.epoch_seconds: list[float] = []
@@ -64,7 +72,7 @@ class Progress:
         """A trial ended; `counted` is False when another worker took its cell over."""
         with self.lock:
             self.running.pop(cell, None)
-            self.done += counted
+            self.own += counted
             self._show(line)
 
     def planned(self, total: int, line: str) -> None:
@@ -81,10 +89,10 @@ class Progress:
         """What a worker read from the database: the study's cells done and held by live workers, this run's
         own included, so that cells finished by other runs count as they finish."""
         with self.lock:
-            changed = done > self.done or max(0, busy - len(self.running)) != self.elsewhere
-            self.done = max(self.done, done)
+            before = self.done, self.elsewhere
+            self.seen = max(self.seen, done)
             self.elsewhere = max(0, busy - len(self.running))
-            if changed:
+            if (self.done, self.elsewhere) != before:
                 self._show(None)
 
     def close(self) -> None:
@@ -92,6 +100,12 @@ class Progress:
             self.bar.close()
 
     # ------------------------------------------------------------ text
+    @property
+    def done(self) -> int:
+        """Cells done: the database's latest count, or this run's own (the start plus every trial it finished), if
+        that is ahead; never the two added, so a cell is counted once whichever word comes first."""
+        return max(self.own, self.seen)
+
     def left(self) -> int:
         return max(0, self.total - self.done - len(self.running) - self.elsewhere)
 
@@ -126,8 +140,8 @@ class Progress:
             self.bar.set_description_str(self.summary(), refresh=True)
             return
         if message:
-            print(message, file=self.stream, flush=True)
-        print(f"progress: {self.summary()}", file=self.stream, flush=True)
+            say(message, self.stream)
+        say(f"progress: {self.summary()}", self.stream)
 
 
 def _names(cells: Sequence[str]) -> str:

@@ -199,12 +199,15 @@ def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict
     ensure_tables(storage)
     if recorded is None:
         recorded = _claim_protocol(storage, name, expected)
+    if exists and "training_revision" not in recorded:
+        recorded = _math_mode_of_old(storage, name, recorded)
     if comparable(recorded) != comparable(expected):
         a, b = comparable(recorded), comparable(expected)
         diffs = ", ".join(f"{k}: study has {a.get(k)!r}, this run {b.get(k)!r}"
                           for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
-        hint = (f"; pass --precision {a['precision']} to go on in the study's math mode"
-                if a.get("precision") != b.get("precision") and a.get("precision") else "; use another --study-name")
+        only_math = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} == {"precision"}
+        hint = (f"; pass --precision {a['precision']} to go on in the study's math mode" if only_math
+                else "; use another --study-name")
         raise UsageError(f"study '{name}' was run with another protocol ({diffs}){hint}")
     try:
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
@@ -218,6 +221,16 @@ def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict
         study.set_user_attr("question", QUESTION)
         study.set_user_attr("protocol", expected)
     return study
+
+
+def _math_mode_of_old(storage, name: str, recorded: dict) -> dict:
+    """Before math modes were named (sweep 0.3.0), "fp32" trained in TF32 on a GPU and in IEEE fp32 on a CPU: read
+    which from the devices its trials ran on."""
+    if recorded.get("precision") != "fp32":
+        return recorded
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    on_gpu = any(str(t.user_attrs.get("device", "")).startswith("cuda") for t in trials)
+    return {**recorded, "precision": "tf32"} if on_gpu else recorded
 
 
 def _recorded_protocol(storage, name: str) -> dict | None:

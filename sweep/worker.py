@@ -6,7 +6,6 @@ import json
 import math
 import queue
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -16,12 +15,14 @@ from typing import Callable, Iterator, Sequence
 import optuna
 import torch
 
-from .cells import Cell, CellBoard, Claimed, Heartbeat
+from .cells import CellBoard, Claimed, Heartbeat
+from .space import Cell
 from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
 from .data import Cifar
 from .errors import Interrupted
 from .patience import PATIENCE, Patience
 from .precision import Rule, extend, latest_block
+from .progress import say
 from .protocol import Protocol
 from .runtime import machine_name
 from .train import Checkpoint, train
@@ -99,7 +100,7 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                trainer: Trainer = train) -> int:
     """Claim and train open cells until none is left; returns how many trials this worker finished."""
     board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval, epsilons=cfg.epsilons)
-    patient = Patience(cfg.db_patience)
+    patient = Patience(cfg.db_patience, on_trouble=board.troubled)
     key = _key_maker(study, patient)
     finished, total = 0, len(cfg.cells)
     with Heartbeat(board):
@@ -154,8 +155,7 @@ def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, key) -> Iterator[lis
         ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), key(p))
         if ckpt is None and (why or c.attempt > 0):  # a retry that cannot resume says so
             why = why or "its checkpoint is not here: none was written yet, or it is on another machine"
-            print(f"sweep: restarting {c.cell.key} from epoch 0 ({why})",
-                  file=sys.stderr, flush=True)
+            say(f"sweep: restarting {c.cell.key} from epoch 0 ({why})")
         groups.setdefault(ckpt.epoch if ckpt else 0, []).append((c, ckpt))
     return iter(groups.values())
 
@@ -182,14 +182,15 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
         kept(k, lambda: _describe(c, ckpt, len(group), cfg))
     events.started(keys, start)
 
-    def record(epoch: int, histories: list[list[dict]], checkpoints: list[Checkpoint | None]) -> None:
-        for k, c in enumerate(claimed):  # the checkpoint first: it must not wait on, or depend on, the database
+    def save(checkpoints: list[Checkpoint | None]) -> None:
+        for k in range(len(claimed)):
             if checkpoints[k] is not None and k not in lost:
                 if not save_checkpoint(paths[k], checkpoints[k], key(protocols[k])) and not unsaved:
                     unsaved.append(paths[k])  # once per group: a full disk stays full
-                    print(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
-                          "goes on, and a retry would start from an older checkpoint or epoch 0", file=sys.stderr,
-                          flush=True)
+                    say(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
+                        "goes on, and a retry would start from an older checkpoint or epoch 0")
+
+    def record(epoch: int, histories: list[list[dict]]) -> None:
         for k, c in enumerate(claimed):
             kept(k, lambda: (c.trial.report(histories[k][-1]["val_acc"], epoch),
                              c.trial.set_user_attr("history", _jsonable(histories[k]))))
@@ -197,19 +198,25 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
     def on_epoch(epoch: int, histories, checkpoint) -> None:
         # Copied now, while training waits: the next epoch changes the weights in place.
         last = epoch == cfg.protocol.epochs
-        snapshot = ([list(h) for h in histories], [None if last else checkpoint(k) for k in range(len(claimed))])
-        writer.submit(lambda: record(epoch, *snapshot))
+        history = [list(h) for h in histories]
+        if not last:
+            checkpoints = [checkpoint(k) for k in range(len(claimed))]
+            saver.submit(lambda: save(checkpoints))
+        writer.submit(lambda: record(epoch, history))
         h = histories[0][-1]
         events.epoch(keys, epoch, h["epoch_seconds"] + h["eval_seconds"])
 
-    writer = EpochWriter()
+    # Two threads: the checkpoints (files) never wait on, nor stop with, the database records.
+    saver, writer = EpochWriter(), EpochWriter()
     try:
         histories = trainer(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch,
                             compile=cfg.compile)
     finally:
-        writer.close()  # interrupted or not, the epochs trained so far are recorded
-    if writer.error is not None:
-        raise writer.error
+        saver.close()  # interrupted or not, the epochs trained so far are kept
+        writer.close()
+    for thread in (writer, saver):
+        if thread.error is not None:
+            raise thread.error
     done = 0
     for k, (c, hist, path) in enumerate(zip(claimed, histories, paths)):
         metrics = final_metrics(hist)

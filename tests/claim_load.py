@@ -81,7 +81,7 @@ def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat
     import sqlalchemy as sa
     import torch
 
-    from sweep.cells import grid_cells
+    from sweep.space import grid_cells
     from sweep.precision import Rule
     from sweep.protocol import Protocol
     from sweep.storage import open_storage, prepare_study

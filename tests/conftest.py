@@ -67,6 +67,12 @@ def pickle_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def slow_data(tmp_path_factory) -> Path:
+    """Enough images that an epoch lasts long enough to be interrupted in its middle."""
+    return write_pickles(tmp_path_factory.mktemp("slow"), train_per_class=150, test_per_class=20)
+
+
+@pytest.fixture(scope="session")
 def postgres_url():
     """A real PostgreSQL server's URL; CI must have one (.ci/run starts it)."""
     url = os.environ.get("SWEEP_TEST_POSTGRES_URL")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from sweep import bench
+from sweep import bench, bench_report
 from sweep.runtime import cpu_cores
 from sweep.cli import main
 from tests.conftest import write_folders
@@ -65,7 +65,7 @@ def test_img_s_is_all_trials_and_times_s_per_epoch_per_trial_to_one_epoch():
 def test_training_flops_per_image_by_hand():
     forward = 32 * 32 * 32 * 3 * 9 + 16 * 16 * 64 * 32 * 9 + 4096 * 128 + 128 * 10
     assert forward == 884_736 + 4_718_592 + 524_288 + 1_280 == 6_128_896
-    assert sum(macs for macs, _ in bench.LAYERS.values()) == forward
+    assert sum(macs for macs, _ in bench_report.LAYERS.values()) == forward
     # 2 FLOPs per multiply-add; training = 3x forward, less conv1's input gradient (the images need none).
     assert bench.train_flops_per_image() == 2 * (3 * forward - 884_736) == 35_003_904
 
@@ -78,7 +78,7 @@ def test_training_flops_agree_with_torch_flop_counter():
 
 
 def test_peak_times_matmuls_on_its_threads_and_restores_them(monkeypatch):
-    monkeypatch.setitem(bench.PEAK_SIZE, "cpu", 128)
+    monkeypatch.setitem(bench_report.PEAK_SIZE, "cpu", 128)
     threads = torch.get_num_threads()
     seen = []
     monkeypatch.setattr(bench.torch, "mm", lambda a, b: seen.append(torch.get_num_threads()) or a @ b)

@@ -12,9 +12,9 @@ import optuna
 import pytest
 import sqlalchemy as sa
 
-from sweep.patience import Patience, reason, transient
+from sweep.patience import DatabaseGone, Patience, reason, transient
 from tests.conftest import sweep_process
-from tests.test_faults import finished, run_args, slow_data, wait_for  # noqa: F401 (a fixture)
+from tests.test_faults import finished, run_args, wait_for
 
 COMPLETE, RUNNING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING
 
@@ -39,6 +39,9 @@ def test_what_counts_as_transient():
     # A lost SQLite file or a bad statement does not pass by waiting.
     assert not transient(sa.exc.OperationalError("x", {}, sqlite3.OperationalError("no such table: trials")))
     assert not transient(sa.exc.IntegrityError("INSERT ...", {}, PgError("duplicate key", "23505")))
+    # The server answered with a reason that waiting does not cure: a full disk, a bad password.
+    assert not transient(operational("could not extend file: No space left on device", "53100"))
+    assert not transient(operational("password authentication failed", "28P01"))
     assert not transient(ValueError("not a database error"))
 
 
@@ -60,9 +63,12 @@ def test_patience_retries_says_once_and_gives_up_after_its_window():
         patient(lambda: calls.append(1) or (_ for _ in ()).throw(sa.exc.IntegrityError("x", {}, PgError("d", "23505"))))
     assert len(calls) == 1
     t0 = time.monotonic()
-    with pytest.raises(sa.exc.OperationalError):
-        Patience(window=0.3, say=said.append, first_delay=0.01, max_delay=0.05)(flaky, 10 ** 9)
-    assert time.monotonic() - t0 >= 0.3
+    troubles = []
+    with pytest.raises(DatabaseGone) as gone:
+        Patience(window=0.3, say=said.append, first_delay=0.01, max_delay=0.05, on_trouble=lambda: troubles.append(1))(
+            flaky, 10 ** 9)
+    assert time.monotonic() - t0 >= 0.3 and troubles
+    assert isinstance(gone.value.__cause__, sa.exc.OperationalError) and "after 0.3 s of retries" in str(gone.value)
 
 
 # ------------------------------------------------------------------ a real server, stopped mid-run
@@ -106,11 +112,13 @@ def test_a_server_stopped_for_seconds_mid_run_is_waited_for(postgres_url, postgr
     proc = sweep_process(*args, cwd=tmp_path)
     wait_for(lambda: checkpoints_of(tmp_path, name), proc)
     postgres_ctl("stop")
-    time.sleep(6)  # longer than an epoch: every worker meets the outage
+    time.sleep(10)  # over two epochs, and over three heartbeat intervals: every worker meets the outage
     postgres_ctl("start")
     code, out, err = finished(proc)
     assert code == 0 and "Traceback" not in err, err
     assert "sweep: database unreachable" in err and "sweep: database back after" in err
+    # Nobody's cell was taken for dead because its heartbeat aged during the outage.
+    assert "taken over" not in err and "restarting" not in err, err
     done, states = census(postgres_url, name)
     assert set(done) == {(e, s) for e in (0.0, 0.05, 0.1, 0.2) for s in (0,)} and set(done.values()) == {1}
     assert RUNNING not in states

@@ -291,3 +291,31 @@ def test_the_math_mode_is_the_protocols_and_a_resume_across_modes_is_refused(cli
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "precision: study has 'fp32', this run 'tf32'" in err and "pass --precision fp32" in err
     assert db.read_bytes() == before
+
+
+def test_an_old_studys_fp32_is_read_as_tf32_where_its_trials_ran_on_a_gpu(cli, workdir):
+    """sweep 0.3.0 recorded "fp32" for TF32 on a GPU (and IEEE fp32 on a CPU), with no training revision."""
+    import json
+
+    import sqlalchemy as sa
+
+    from sweep.storage import STUDIES
+
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0, err
+    url = f"sqlite:///{workdir}/studies/label-smoothing.db"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # what 0.3.0 left: no training revision
+        proto = json.loads(conn.execute(sa.select(STUDIES.c.protocol)).scalar())
+        proto.pop("training_revision")
+        proto["sweep_version"] = "0.3.0"
+        conn.execute(STUDIES.update().values(protocol=json.dumps(proto)))
+    engine.dispose()
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0, err  # made on a CPU: its fp32 was IEEE, as this run's is
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # as if its first trial had trained on a GPU
+        conn.execute(sa.text("UPDATE trial_user_attributes SET value_json = '\"cuda:0\"' WHERE key = 'device'"))
+    engine.dispose()
+    code, out, err = cli("run", "--trials", "3", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 2 and "precision: study has 'tf32', this run 'fp32'" in err, err

@@ -13,15 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from sweep.cells import CELLS
-from tests.conftest import sweep_process, write_pickles
+from tests.conftest import sweep_process
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
-
-
-@pytest.fixture(scope="module")
-def slow_data(tmp_path_factory) -> Path:
-    """Enough images that an epoch lasts long enough to be interrupted in its middle."""
-    return write_pickles(tmp_path_factory.mktemp("slow"), train_per_class=150, test_per_class=20)
 
 
 def run_args(data: Path, *extra: str) -> list[str]:

@@ -1,3 +1,4 @@
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -248,6 +249,8 @@ def test_bf16_autocast_is_applied_and_still_learns(k):
         assert b[-1]["val_acc"] > 0.3  # chance is 0.1
 
 
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")),
+                    reason="torch.compile on a CPU needs a C++ compiler")
 def test_the_compiled_step_trains_the_same_models_as_eager():
     """torch.compile fuses the step differently, nothing more: in float64 the two agree to rounding. (Slow to
     compile on a CPU, and slower there once compiled: off by default, see reports/benchmark.md.)"""

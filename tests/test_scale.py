@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 import torch
 
-from sweep.cells import CELLS, CellBoard, grid_cells
+from sweep.cells import CELLS, CellBoard
+from sweep.space import grid_cells
 from sweep.launch import MAX_BATCH_TRIALS, PER_TRIAL_BYTES, plan_batch_trials, plan_workers, share_of
 from sweep.storage import open_storage, prepare_study
 from tests.conftest import ROOT, sweep_process, write_pickles

@@ -176,7 +176,9 @@ def shape_short(c: Curve) -> str:
     if s.p >= ALPHA:
         return f"no effect of ε is detected (p = {s.p:.2g})"
     if c.vertex is not None:
-        return f"a {c.vertex.kind} near ε ≈ {c.vertex.at:.2f} (bootstrap 95 % CI {c.vertex.lo:.2f}–{c.vertex.hi:.2f})"
+        v = c.vertex
+        places = next((d for d in (2, 3, 4) if f"{v.lo:.{d}f}" != f"{v.hi:.{d}f}"), 4)  # a narrow CI shows its width
+        return f"a {v.kind} near ε ≈ {v.at:.{places}f} (bootstrap 95 % CI {v.lo:.{places}f}–{v.hi:.{places}f})"
     trend = f"it {'rises' if s.linear_t > 0 else 'falls'} with ε" if s.linear_p < ALPHA else ""
     if s.quadratic_p < ALPHA:
         return (f"{trend} overall and is curved" if trend else "it is curved") + \

@@ -59,8 +59,8 @@ def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve],
     if len(trials):
         lines += ["## The answer", "", " ".join(headline(comparisons, curves)), ""]
         if (state := precision_state(study, trials)) is not None:
-            lines += [f"Seeds were added by `--until-precise` while any headline CI was wider than ±{state[0].target_pp:g}"
-                      f" pp (NLL gap ±{state[0].target_nats:.3g} nats); it stopped on {state[2]}.", ""]
+            lines += [f"Run with `--until-precise`: a seed for every ε is added while any headline CI is wider than "
+                      f"±{state[0].target_pp:g} pp (NLL gap ±{state[0].target_nats:.3g} nats); {state[2]}.", ""]
     lines += protocol_lines(study, summary, storage_url, here, margin, recorded) + run_lines(study, trials) + [""]
     commands = [here(c) for c in recorded_commands(study)]
     if commands:
@@ -91,9 +91,11 @@ def precision_state(study, trials: pd.DataFrame):
     epsilons, seeds = trials.eps.nunique(), trials.seed.nunique()
     ws = widths({(r.eps, int(r.seed)): {m: r[m] for m in METRICS} for _, r in trials.iterrows()}, rule)
     action = decide(ws, rule, epsilons * seeds, epsilons, 0).action
-    why = {"precise": f"precision: every headline CI fits its target, with {seeds} seeds per ε",
-           "cap": f"the cap, with {seeds} seeds per ε: another block would pass --max-trials {rule.max_trials}",
-           "add": "nothing yet: the next block is due, or cells are still running (rerun the same command)"}[action]
+    why = {"precise": f"it stopped on precision: every headline CI fits its target, with {seeds} seeds per ε",
+           "cap": f"it stopped on the cap, with {seeds} seeds per ε: another block would pass --max-trials "
+                  f"{rule.max_trials}",
+           "add": "it has not stopped yet: the next block is due, or cells are still running (rerun the same "
+                  "command)"}[action]
     return rule, ws, why
 
 
@@ -106,17 +108,19 @@ def precision_section(study, trials: pd.DataFrame, comparisons: pd.DataFrame) ->
         return []
     rule, ws, why = state
     attrs = study.user_attrs
-    blocks = sorted((k for k in attrs if k.startswith("block:")), key=lambda k: int(k.split(":")[1]))
+    base = attrs["until_precise"]["base_trials"]
+    added = sorted(int(s) for s in trials.seed.unique() if int(s) >= base // trials.eps.nunique())
     lines = ["## Seeds added until precise", "",
-             f"Run with `--until-precise`: after the first {attrs['until_precise']['base_trials']} trials, one seed for "
-             f"every ε was added at a time while any headline comparison with ε = 0 had a 95 % CI half-width above ±"
+             f"Run with `--until-precise`: after the first {base} trials, one seed for every ε was added at a time "
+             "while any headline comparison with ε = 0 had a 95 % CI half-width above ±"
              f"{rule.target_pp:g} pp (NLL gap: ±{rule.target_nats:.3g} nats), adding no block past "
              f"{rule.max_trials} trials. The rule looks at the half-widths alone (the SD of the paired differences "
-             "and the number of seeds), never at an estimate's sign or p-value, so the tests below keep their "
-             "meaning.", "",
-             f"- blocks added: {len(blocks)}" + (": " + "; ".join(_block_words(attrs[k], int(k.split(':')[1]))
-                                                                   for k in blocks) if blocks else ""),
-             f"- stopped by: {why}", "",
+             "and the number of seeds), never at an estimate's sign or p-value, so it cannot stop on a result it "
+             "likes. The tests below stay approximately valid: stopping when the SD happens to be small biases it "
+             "a little low at the stop, so the deciding CI covers somewhat less than its nominal 95 %.", "",
+             f"- seed blocks added: {len(added)}" + (": " + "; ".join(
+                 _block_words(attrs.get(f"block:{seed:05d}", {}), seed) for seed in added) if added else ""),
+             f"- {why}", "",
              "| comparison with ε = 0 | ε | seeds | 95 % CI half-width | target | fits | seeds for the target |",
              "|---|---|---|---|---|---|---|"]
     for w in ws:

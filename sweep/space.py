@@ -1,0 +1,57 @@
+"""The search space: the cells of a study, and the parameters each trial declares to Optuna.
+
+A cell is one (ε, seed) pair of the grid, or one numbered slot when ε is sampled from a range; a
+seed block (`run --until-precise`) is one new seed for every ε of the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import optuna
+
+EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
+
+
+@dataclass(frozen=True)
+class Cell:
+    key: str  # stable name of the cell, e.g. "eps=0.1/seed=3" or "slot=7"
+    seed: int
+    eps: float | None  # None: sampled by TPE from the range
+
+
+def grid_cells(epsilons: Sequence[float], n: int) -> list[Cell]:
+    """n cells filled round-robin over ε: seeds 0, 1, ... for each ε in turn."""
+    return [Cell(f"eps={_fmt(epsilons[i % len(epsilons)])}/seed={i // len(epsilons)}",
+                 seed=i // len(epsilons), eps=float(epsilons[i % len(epsilons)])) for i in range(n)]
+
+
+def block_cells(epsilons: Sequence[float], seed: int) -> list[Cell]:
+    """One seed for every ε of the grid: the cells `--until-precise` adds at a time."""
+    return [Cell(f"eps={_fmt(e)}/seed={seed}", seed=seed, eps=float(e)) for e in epsilons]
+
+
+def range_cells(n: int) -> list[Cell]:
+    return [Cell(f"slot={i}", seed=i, eps=None) for i in range(n)]
+
+
+def _fmt(x: float) -> str:
+    return format(float(x), ".10g")
+
+
+def _sampler(cell: Cell, eps_range: tuple[float, float] | None) -> optuna.samplers.BaseSampler:
+    fixed = {SEED_PARAM: cell.seed} if cell.eps is None else {SEED_PARAM: cell.seed, EPS_PARAM: cell.eps}
+    base = optuna.samplers.TPESampler(seed=cell.seed) if eps_range else optuna.samplers.RandomSampler(seed=0)
+    return optuna.samplers.PartialFixedSampler(fixed, base)
+
+
+def suggest(trial: optuna.Trial, cells: Sequence[Cell], eps_range: tuple[float, float] | None) -> tuple[float, int]:
+    """Declared with the ranges the study samples, so the dashboard's plots span the study itself.
+
+    A range, not the grid's values as categories: Optuna refuses a categorical parameter whose
+    choices change within a study, and a rerun may add cells.
+    """
+    grid = [c.eps for c in cells if c.eps is not None]
+    lo, hi = eps_range or (min(grid), max(grid))
+    return trial.suggest_float(EPS_PARAM, lo, hi), trial.suggest_int(SEED_PARAM, 0, max(c.seed for c in cells))
