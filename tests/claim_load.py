@@ -101,20 +101,23 @@ def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat
     print(json.dumps({"finished": finished, "statements": statements["n"]}), flush=True)
 
 
-def rows_by_state(storage_url: str, study_name: str) -> dict[str, list]:
-    """The study's claim rows by state: {"done": [...], "running": [...], ...}."""
-    import optuna
+def rows_by_state(storage_url: str, study_name: str, engine=None) -> dict[str, list]:
+    """The study's claim rows by state: {"done": [...], "running": [...], ...}. Pass `engine` when polling: a new
+    engine (or Optuna storage) per call leaves connections open until garbage collection, and a server's
+    connection limit is soon reached beside 16 workers."""
     import sqlalchemy as sa
 
     from sweep.cells import CELLS
 
-    sid = optuna.load_study(study_name=study_name, storage=storage_url)._study_id
-    engine = sa.create_engine(storage_url)
+    own = engine is None
+    engine = engine or sa.create_engine(storage_url)
     try:
         with engine.connect() as conn:
+            sid = conn.execute(sa.text("SELECT study_id FROM studies WHERE study_name = :n"), {"n": study_name}).scalar()
             rows = conn.execute(sa.select(CELLS).where(CELLS.c.study_id == sid)).all()
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
     out: dict[str, list] = {}
     for r in rows:
         out.setdefault(r.state, []).append(r)
@@ -133,8 +136,11 @@ def load_test(storage_url: str, workers: int = 16, cells: int = 1000, kill: int 
              for _ in range(workers)]
     t0 = time.time()
     killed: list[subprocess.Popen] = []
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(storage_url)  # one, for the whole watch
     while len(killed) < kill and time.time() - t0 < timeout and any(p.poll() is None for p in procs):
-        rows = _safe_rows(storage_url, name)
+        rows = _safe_rows(storage_url, name, engine)
         if len(rows.get("done", [])) >= kill_after * cells:
             # Workers that hold a cell right now (worker ids are host:pid:tag), so each kill leaves one behind.
             holding = {int(r.worker.split(":")[1]) for r in rows.get("running", [])}
@@ -143,6 +149,7 @@ def load_test(storage_url: str, workers: int = 16, cells: int = 1000, kill: int 
                     p.send_signal(signal.SIGKILL)
                     killed.append(p)
         time.sleep(0.2)
+    engine.dispose()
     outputs = [p.communicate(timeout=max(1, timeout - (time.time() - t0))) for p in procs]
     codes = [p.returncode for p in procs]
     return {"name": name, "codes": codes, "killed": len(killed), "stderr": [e for _, e in outputs],
@@ -150,9 +157,9 @@ def load_test(storage_url: str, workers: int = 16, cells: int = 1000, kill: int 
             **_census(storage_url, name, cells)}
 
 
-def _safe_rows(storage_url: str, name: str) -> dict[str, list]:
+def _safe_rows(storage_url: str, name: str, engine) -> dict[str, list]:
     try:
-        return rows_by_state(storage_url, name)
+        return rows_by_state(storage_url, name, engine)
     except Exception:  # the study or the tables may not exist yet
         return {}
 

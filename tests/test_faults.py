@@ -196,6 +196,30 @@ def test_an_unreadable_checkpoint_is_named_removed_and_the_cell_restarts(tmp_pat
     assert load_checkpoint(path, {"study": "s"}) == (None, "")  # none at all: nothing to say
 
 
+def test_a_retry_without_its_checkpoint_says_it_restarts_from_epoch_0(tmp_path, capsys):
+    """A cell taken over on a machine that cannot see the first attempt's checkpoint, or one whose checkpoint
+    was unreadable: each restart says why, in one line; a first attempt says nothing."""
+    import torch
+
+    from sweep.cells import Claimed
+    from sweep.protocol import Protocol
+    from sweep.space import grid_cells
+    from sweep.worker import RunConfig, _by_start_epoch
+
+    cells = grid_cells([0.0, 0.1], 2)
+    cfg = RunConfig(protocol=Protocol(epochs=2), cells=cells, eps_range=None, batch_trials=2, checkpoint_dir=tmp_path,
+                    device=torch.device("cpu"))
+    (tmp_path / "eps=0.1_seed=0.pt").write_bytes(b"truncated")
+    claimed = [Claimed(cells[0], None, 0.0, 0, attempt=1), Claimed(cells[1], None, 0.1, 0, attempt=0)]
+    groups = list(_by_start_epoch(claimed, cfg, lambda p: {"study": "s"}))
+    assert [[c.cell.key for c, ckpt in g if ckpt is None] for g in groups] == [["eps=0/seed=0", "eps=0.1/seed=0"]]
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == ("sweep: restarting eps=0/seed=0 from epoch 0 (its checkpoint is not here: none was written "
+                       "yet, or it is on another machine)")
+    assert said[1].startswith("sweep: restarting eps=0.1/seed=0 from epoch 0 (") and "unreadable" in said[1]
+    assert len(said) == 2
+
+
 ENDINGS = {  # how the signal arrives -> (exit code, the parent's one line)
     "ctrl-c": (lambda p: os.killpg(p.pid, signal.SIGINT), 130, "sweep: interrupted: 2 workers stopped; rerun the "
                "same command to resume from the last finished epoch"),
