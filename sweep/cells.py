@@ -38,11 +38,12 @@ import optuna
 import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from .patience import transient
+from .patience import outage, transient
 from .space import Cell, _sampler, block_cells, suggest
 from .storage import BLOCKS, CELLS
 
 GRACE_BEATS = 3  # a worker silent for this many heartbeat intervals is taken as dead
+SETTLE_MIN = 5.0  # seconds at least after an outage before a silent worker's cell is taken (heartbeats retry each 1 s)
 
 
 # ---------------------------------------------------------------- claims
@@ -122,7 +123,7 @@ class CellBoard:
         """Whether a grace period has passed since this worker last failed to reach the database. Until then it
         takes no silent worker's cell: after an outage every live worker's heartbeat is as old as the outage,
         and each needs a beat or two to show it is alive."""
-        return time.monotonic() - self.trouble_at >= self.grace
+        return time.monotonic() - self.trouble_at >= max(self.grace, SETTLE_MIN)
 
     def _add_blocks(self, seeds) -> None:
         """The study's cells: the base grid plus every seed block decided so far, in seed order."""
@@ -374,9 +375,10 @@ class Heartbeat:
             try:
                 self.board.beat()
                 wait = self.board.interval
-            except Exception:
+            except Exception as e:
                 # Retried within a second: after a blip the first beat must come before others judge this worker.
-                self.board.troubled()
+                if outage(e):
+                    self.board.troubled()
                 wait = min(1.0, self.board.interval)
 
     def __enter__(self):

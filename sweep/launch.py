@@ -90,8 +90,10 @@ def run(args, device) -> int:
     if not args.child:
         record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)])
                        + f"  # sweep {__version__}")
-        if rule is not None:  # the report states the rule the study was last run under
-            study.set_user_attr("until_precise", {**asdict(rule), "base_trials": args.trials})
+        if rule is not None:  # the report states the rule the study was last run under, and where blocks began
+            first = study.user_attrs.get("until_precise", {})
+            study.set_user_attr("until_precise", {**asdict(rule), "epsilons": list(args.epsilons),
+                                                  "base_trials": first.get("base_trials", args.trials)})
     cells = range_cells(args.trials) if eps_range else grid_cells(args.epsilons, args.trials)
     board = CellBoard(study, storage, cells, eps_range, args.heartbeat_interval,
                         epsilons=None if eps_range else args.epsilons)

@@ -51,6 +51,15 @@ def transient(e: BaseException) -> bool:
     return False
 
 
+def outage(e: BaseException) -> bool:
+    """A transient error from not reaching the server at all (not contention: a lock, a serialisation failure)."""
+    if not transient(e):
+        return False
+    codes = [_sqlstate(getattr(x, "orig", None)) or _sqlstate(x) for x in _chain(e)]
+    locks = [x for x in _chain(e) if isinstance(getattr(x, "orig", None), sqlite3.Error)]
+    return not locks and not any(c in ("40001", "40P01") for c in codes)
+
+
 def _sqlstate(x) -> str | None:
     return getattr(x, "sqlstate", None) or getattr(x, "pgcode", None)  # psycopg 3, psycopg2
 
@@ -89,7 +98,7 @@ class Patience:
             except Exception as e:
                 if not transient(e):
                     raise
-                if self.on_trouble is not None:
+                if self.on_trouble is not None and outage(e):
                     self.on_trouble()
                 now = time.monotonic()
                 start = now if start is None else start

@@ -229,7 +229,8 @@ def _math_mode_of_old(storage, name: str, recorded: dict) -> dict:
     if recorded.get("precision") != "fp32":
         return recorded
     trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
-    on_gpu = any(str(t.user_attrs.get("device", "")).startswith("cuda") for t in trials)
+    # Only the trials that sweep 0.3.0 trained: later ones record "compiled", and their math mode is named.
+    on_gpu = any(str(t.user_attrs.get("device", "")).startswith("cuda") for t in trials if "compiled" not in t.user_attrs)
     return {**recorded, "precision": "tf32"} if on_gpu else recorded
 
 

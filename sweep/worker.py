@@ -127,7 +127,8 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                         continue
                     # Cells held by other workers: wait until they finish, or until a dead worker's
                     # heartbeat goes stale and its cell reopens here.
-                    if not status["open"]:
+                    # or until a silent worker's cell may be taken (not in the grace period after an outage).
+                    if not status["open"] or not board.settled():
                         time.sleep(min(cfg.heartbeat_interval, 5))
                     continue
                 for group in _by_start_epoch(claimed, cfg, key):
@@ -177,6 +178,7 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
                 patient(write)
             except optuna.exceptions.UpdateFinishedTrialError:
                 lost.add(k)
+                board.held.discard(claimed[k].cell.key)  # another worker's now: a later claim of it starts afresh
 
     for k, (c, ckpt) in enumerate(group):
         kept(k, lambda: _describe(c, ckpt, len(group), cfg))
@@ -226,6 +228,7 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
             done += 1
             events.finished(c.cell.key, trial_line(c, metrics))
         else:
+            board.held.discard(c.cell.key)
             events.finished(c.cell.key, f"trial {c.trial.number}: {c.cell.key} was taken over by another worker "
                                         "(this one missed its heartbeats); its result is not kept", counted=False)
     return done

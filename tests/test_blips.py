@@ -12,7 +12,7 @@ import optuna
 import pytest
 import sqlalchemy as sa
 
-from sweep.patience import DatabaseGone, Patience, reason, transient
+from sweep.patience import DatabaseGone, Patience, outage, reason, transient
 from tests.conftest import sweep_process
 from tests.test_faults import finished, run_args, wait_for
 
@@ -43,6 +43,10 @@ def test_what_counts_as_transient():
     assert not transient(operational("could not extend file: No space left on device", "53100"))
     assert not transient(operational("password authentication failed", "28P01"))
     assert not transient(ValueError("not a database error"))
+    # Contention is worth a retry but is no outage: it starts no grace period before others' cells are taken.
+    assert outage(operational()) and outage(wrapped)
+    assert not outage(sa.exc.DBAPIError("SELECT 1", {}, PgError("could not serialize access", "40001")))
+    assert not outage(sa.exc.OperationalError("x", {}, sqlite3.OperationalError("database is locked")))
 
 
 def test_patience_retries_says_once_and_gives_up_after_its_window():

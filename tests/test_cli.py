@@ -305,17 +305,23 @@ def test_an_old_studys_fp32_is_read_as_tf32_where_its_trials_ran_on_a_gpu(cli, w
     assert code == 0, err
     url = f"sqlite:///{workdir}/studies/label-smoothing.db"
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # what 0.3.0 left: no training revision
+    with engine.begin() as conn:  # what 0.3.0 left: no training revision, trials that do not say "compiled"
         proto = json.loads(conn.execute(sa.select(STUDIES.c.protocol)).scalar())
         proto.pop("training_revision")
         proto["sweep_version"] = "0.3.0"
         conn.execute(STUDIES.update().values(protocol=json.dumps(proto)))
+        conn.execute(sa.text("DELETE FROM trial_user_attributes WHERE key = 'compiled'"))
     engine.dispose()
     code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
     assert code == 0, err  # made on a CPU: its fp32 was IEEE, as this run's is
+    set_device = "UPDATE trial_user_attributes SET value_json = '\"cuda:0\"' WHERE key = 'device' AND trial_id = {}"
     engine = sa.create_engine(url)
-    with engine.begin() as conn:  # as if its first trial had trained on a GPU
-        conn.execute(sa.text("UPDATE trial_user_attributes SET value_json = '\"cuda:0\"' WHERE key = 'device'"))
+    with engine.begin() as conn:  # the trial a later sweep added on a GPU says nothing of the old ones' mode
+        conn.execute(sa.text(set_device.format(2)))
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0, err
+    with engine.begin() as conn:  # but had 0.3.0's own trial trained on a GPU, its "fp32" was TF32
+        conn.execute(sa.text(set_device.format(1)))
     engine.dispose()
     code, out, err = cli("run", "--trials", "3", "--epochs", "1", "--subset", "100", "--no-report")
     assert code == 2 and "precision: study has 'tf32', this run 'fp32'" in err, err

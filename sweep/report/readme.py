@@ -109,7 +109,8 @@ def precision_section(study, trials: pd.DataFrame, comparisons: pd.DataFrame) ->
     rule, ws, why = state
     attrs = study.user_attrs
     base = attrs["until_precise"]["base_trials"]
-    added = sorted(int(s) for s in trials.seed.unique() if int(s) >= base // trials.eps.nunique())
+    grid = len(attrs["until_precise"].get("epsilons") or trials.eps.unique())  # the grid, not the ε that finished
+    added = sorted(int(s) for s in trials.seed.unique() if int(s) >= base // grid)
     lines = ["## Seeds added until precise", "",
              f"Run with `--until-precise`: after the first {base} trials, one seed for every ε was added at a time "
              "while any headline comparison with ε = 0 had a 95 % CI half-width above ±"
