@@ -16,7 +16,6 @@ import optuna
 import torch
 
 from .cells import CellBoard, Claimed, Heartbeat
-from .space import Cell
 from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
 from .data import Cifar
 from .errors import Interrupted
@@ -25,6 +24,7 @@ from .precision import Rule, extend, latest_block
 from .progress import say
 from .protocol import Protocol
 from .runtime import machine_name
+from .space import Cell
 from .train import Checkpoint, train
 
 FINAL_KEYS = ("train_acc", "val_acc", "train_nll", "val_nll", "val_loss", "val_ece",
@@ -125,9 +125,8 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                         total = len(board.cells) + len(cfg.epsilons)
                         events.planned(total, line)
                         continue
-                    # Cells held by other workers: wait until they finish, or until a dead worker's
-                    # heartbeat goes stale and its cell reopens here.
-                    # or until a silent worker's cell may be taken (not in the grace period after an outage).
+                    # Cells held by other workers: wait until they finish, or until a dead worker's heartbeat
+                    # goes stale and its cell reopens here (not within the grace period after an outage).
                     if not status["open"] or not board.settled():
                         time.sleep(min(cfg.heartbeat_interval, 5))
                     continue
