@@ -92,13 +92,19 @@ class CellBoard:
     # ------------------------------------------------------------ reading
     def status(self) -> dict[str, list[Cell]]:
         """Cells by state: 'done', 'busy' (held by a live worker), 'open' (to run now)."""
-        latest, now = self._latest()
+        _, states = self._read()
         out: dict[str, list[Cell]] = {"done": [], "busy": [], "open": []}
         for cell in self.cells:
-            state = self._state(latest.get(cell.key), now)
-            out["open" if state == "stale" else state].append(cell)
-        self.counts = {"done": len(out["done"]), "busy": len(out["busy"])}
+            out["open" if states[cell.key] == "stale" else states[cell.key]].append(cell)
         return out
+
+    def _read(self) -> tuple[dict, dict[str, str]]:
+        """Each cell's latest claim row and its state, in one round trip; the counts are kept for progress."""
+        latest, now = self._latest()
+        states = {c.key: self._state(latest.get(c.key), now) for c in self.cells}
+        found = list(states.values())
+        self.counts = {"done": found.count("done"), "busy": found.count("busy")}
+        return latest, states
 
     def _latest(self) -> tuple[dict, float]:
         """Each cell's latest attempt, and the database's clock, in one round trip."""
@@ -143,17 +149,14 @@ class CellBoard:
     def claim(self, k: int) -> list[Claimed]:
         """Claim up to k open cells, in order; each becomes a new RUNNING trial. A claim of this worker's own
         that it does not hold (its answer lost in a database blip) is taken up again first."""
-        latest, now = self._latest()
-        states = [self._state(latest.get(c.key), now) for c in self.cells]
-        self.counts = {"done": states.count("done"), "busy": states.count("busy")}  # as this claim began
+        latest, states = self._read()
         got: list[Claimed] = []
         expired = False
         try:
             for cell in self.cells:
                 if len(got) == k:
                     break
-                row = latest.get(cell.key)
-                state = self._state(row, now)
+                row, state = latest.get(cell.key), states[cell.key]
                 if state == "busy" and row.state == "running" and row.worker == self.worker and cell.key not in self.held:
                     if claimed := self._open(cell, row.attempt, row.trial_id):
                         got.append(claimed)
