@@ -1,6 +1,11 @@
+import os
 import sys
 
 try:
+    if os.environ.get("SWEEP_TIMINGS"):  # where the time goes: see sweep/timings.py
+        from .timings import install
+
+        install(sys.argv[1:])
     from .cli import main
 
     sys.exit(main())

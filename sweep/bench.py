@@ -26,13 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bench_report import PEAK_CALLS, PEAK_WARMUP, peak_n, render, train_flops_per_image
+from .bench_report import EPOCH_IMAGES, PEAK_CALLS, PEAK_WARMUP, MeasuredRows, peak_n, render, train_flops_per_image
 from .data import Cifar
 from .protocol import Protocol
 from .runtime import cpu_cores, keep_freed_memory, math_mode
 from .train import Stack, evaluate, prepared, sync, train, train_eval_indices
 
-EPOCH_IMAGES = 50_000
 SEED_WARMUP = 3  # steps per block before the clock starts
 
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16}
@@ -263,9 +262,12 @@ def peaks_for(benches: list[Bench]) -> dict[tuple[str, int], Peak]:
     return {(b.precision, b.threads): Peak(b.precision, b.threads) for b in benches}
 
 
+SEED_PATH = "seed loop (DataLoader, PIL)"
+
+
 def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], precisions, engines,
-          compile: bool = False) -> list[Bench]:
-    out = [Bench("seed loop (DataLoader, PIL)", 1, seed_loop(data, device), [])]
+          compile: bool = False, seed: bool = True) -> list[Bench]:
+    out = [Bench(SEED_PATH, 1, seed_loop(data, device), [])] if seed else []
     cores = cpu_cores()
     for precision in precisions:
         out.append(Bench(f"one trial, {precision}", 1, project_path(on_device, device, 1, precision), [],
@@ -290,18 +292,27 @@ def paths(data: Cifar, on_device: Cifar, device: torch.device, ks: list[int], pr
 
 def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int], out: Path,
               load_seconds: float = float("nan"), precisions=("fp32",), engines=("grouped", "vmap"),
-              rounds: int = 3, compile: bool = False) -> list[dict]:
-    """Time every path in `rounds` interleaved blocks of `steps` steps (None: a whole epoch, once)."""
+              rounds: int = 3, compile: bool = False, seed: bool = True) -> list[dict]:
+    """Time every path in `rounds` interleaved blocks of `steps` steps (None: a whole epoch, once).
+
+    Each block's time is appended to `out` as soon as it is measured, so that a run stopped part way
+    leaves what it measured; the full table, with its decisions, replaces the file at the end and keeps
+    those rows below it. `seed=False` leaves the seed's loop out (the ratios are then to the first path).
+    """
     if steps is None:
         steps, rounds = len(data.train_y) // 128 - SEED_WARMUP, 1
     steps = max(1, min(steps, len(data.train_y) // 128 - SEED_WARMUP))
     on_device = data.to(device)
-    benches = paths(data, on_device, device, ks, precisions, engines, compile)
+    log = MeasuredRows(out, device, steps)
+    benches = paths(data, on_device, device, ks, precisions, engines, compile, seed)
     peaks = peaks_for(benches)
-    for b in benches[1:]:
+    for b in benches:
+        if b.name == SEED_PATH:  # its warm-up is inside each block
+            continue
         t0 = time.perf_counter()
         b.block(min(steps, 3))  # warm-up: oneDNN/cuDNN pick and cache their kernels; torch.compile compiles
         b.warmup_s = time.perf_counter() - t0
+        log.add("warm-up", b, b.warmup_s, min(steps, 3))
     for p in peaks.values():
         p.block(device, PEAK_WARMUP, keep=False)
     try:
@@ -310,6 +321,7 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
                 _reset_peak(device)
                 b.seconds.append(b.block(steps))
                 b.peak_mib = max(b.peak_mib, b.peak() if b.peak else _peak_mib(device))
+                log.add(f"round {r + 1}", b, b.seconds[-1], steps)
             for p in peaks.values():  # in the same rounds, so that the same noise hits it
                 p.block(device, PEAK_CALLS)
             print(f"round {r + 1}/{rounds}: " + ", ".join(f"{b.seconds[-1]:.2f}" for b in benches) + " s", flush=True)
@@ -317,13 +329,14 @@ def run_bench(data: Cifar, device: torch.device, steps: int | None, ks: list[int
         for b in benches:
             b.close()
     rows = _rows(benches, steps, peaks, device)
-    evals = {"seed": seed_eval(data, device), "project": project_eval(on_device, device)}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(rows, evals, device, steps, rounds, data, load_seconds, list(peaks.values())))
-    best = max(rows[1:], key=lambda r: r["speedup"])
-    print(f"evaluation per epoch: seed loop {evals['seed']:.2f} s (10,000 test images), this project "
-          f"{evals['project']:.2f} s (10,000 training + 10,000 test images, with calibration)")
-    print(f"best path: {best['path']} (K={best['K']}), {best['speedup']:.2f}x the seed's loop per trial; "
+    evals = {"seed": seed_eval(data, device) if seed else float("nan"), "project": project_eval(on_device, device)}
+    out.write_text(render(rows, evals, device, steps, rounds, data, load_seconds, list(peaks.values()))
+                   + "\n" + log.text())
+    best = max(rows[1:] or rows, key=lambda r: r["speedup"])
+    seed_part = f"seed loop {evals['seed']:.2f} s (10,000 test images), " if seed else ""
+    print(f"evaluation per epoch: {seed_part}this project {evals['project']:.2f} s (10,000 training + 10,000 test "
+          "images, with calibration)")
+    print(f"best path: {best['path']} (K={best['K']}), {best['speedup']:.2f}x {rows[0]['path']} per trial; "
           f"written to {out}")
     return rows
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m sweep run | report | bench`.
+"""Command line: `python -m sweep run | report | compare | bench`.
 
 A tiny CPU run on a local copy of CIFAR-10 (two trials, one epoch, 2,000 images):
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 DEFAULT_STUDY = "label-smoothing"
 MAX_TRIALS = 80  # --until-precise's default cap: 20 seeds on the default grid
+PRIMARIES = ("gap", "val_acc", "nll_gap", "val_ece")  # the headline metrics, any of which can be primary
 
 
 class Parser(argparse.ArgumentParser):
@@ -132,13 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
                           f"the study (default {MARGIN_PP})")
     run.add_argument("--equivalence-nats", type=positive_float, default=MARGIN_NATS, metavar="NATS",
                      help=f"equivalence margin for NLL and the NLL gap, in nats; fixed with the study (default {MARGIN_NATS})")
+    run.add_argument("--primary", choices=PRIMARIES, default="gap",
+                     help="the primary comparison against ε = 0, fixed with the study before its first trial; the "
+                          "other metrics are secondary (default gap: the train − validation accuracy gap)")
     run.add_argument("--until-precise", type=positive_float, metavar="PP",
-                     help="after the grid, add one seed for every ε at a time while any headline comparison with "
-                          "ε = 0 (gap, validation accuracy, ECE in pp; NLL gap) has a 95 %% CI half-width above "
-                          "PP pp; the rule never looks at estimates or p-values")
+                     help="Stein's two-stage rule: the grid is the first stage; its SD sets, once, the seed blocks "
+                          "that make the primary comparison's adjusted 95 %% CI half-width at most PP pp (under "
+                          "--max-trials); the rule never looks at estimates or p-values")
     run.add_argument("--until-precise-nats", type=positive_float, metavar="NATS",
-                     help="the NLL gap's half-width target, nats (default PP × the nats margin / the pp margin: "
-                          "0.02 × PP with the default margins)")
+                     help="the half-width target for the NLL gap, nats, where it is targeted (default PP × the nats "
+                          "margin / the pp margin: 0.02 × PP with the default margins)")
+    run.add_argument("--until-precise-secondary", action="store_true",
+                     help="size the study for every headline comparison (gap, validation accuracy, NLL gap, ECE), "
+                          "not the primary alone")
     run.add_argument("--max-trials", type=positive_int, default=MAX_TRIALS,
                      help=f"--until-precise adds no block past this many cells (default {MAX_TRIALS})")
     run.add_argument("--report-dir", default="reports", help="where the report is written (default reports)")
@@ -153,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     storage_args(rep, checked=False)
     rep.add_argument("--out", default="reports", help="output folder (default reports)")
     rep.set_defaults(handler=cmd_report)
+
+    cmp = sub.add_parser("compare", help="compare two studies of one protocol cell by cell (another precision, "
+                                         "machine or sweep version): does B give A's answer?")
+    cmp.add_argument("study_a", metavar="A", help="the reference study's name")
+    cmp.add_argument("study_b", metavar="B", help="the study compared with A")
+    cmp.add_argument("--storage", help="A's storage URL, and B's unless --storage-b is given "
+                                       "(default: sqlite:///studies/<name>.db for each study)")
+    cmp.add_argument("--storage-b", help="B's storage URL, where it differs from A's")
+    cmp.add_argument("--out", help="output folder (default reports/compare-A-B)")
+    cmp.set_defaults(handler=cmd_compare)
 
     bench = sub.add_parser("bench", help="time the seed's training loop against this project's paths")
     bench.add_argument("--data-dir", help="local CIFAR-10 copy (as for run); default: download into ./data")
@@ -169,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--compile", action="store_true",
                        help="also time each of this project's grouped paths through torch.compile, beside eager")
     bench.add_argument("--full", action="store_true", help="time one whole epoch per path instead of rounds of --steps")
+    bench.add_argument("--no-seed-loop", action="store_true",
+                       help="leave the seed's loop out (ratios are then to the first path timed)")
     bench.add_argument("--out", default="reports/benchmark.md", help="markdown results (default reports/benchmark.md)")
     bench.set_defaults(handler=cmd_bench)
     return parser
@@ -322,6 +341,23 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .comparing import compare
+    from .errors import UsageError
+
+    defaulted = [name for name, url in ((args.study_a, args.storage), (args.study_b, args.storage_b or args.storage))
+                 if not url]
+    for name in defaulted:  # the name becomes a file name, studies/<name>.db
+        try:
+            study_name(name)
+        except argparse.ArgumentTypeError as e:
+            raise UsageError(f"study name {e}")
+    out, changed = compare(args.study_a, args.study_b, args.storage, args.storage_b, args.out)
+    what = "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in changed) or "no protocol field"
+    print(f"compare: {args.study_b} against {args.study_a} (differ in {what}): {out / 'README.md'}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import SEED_WARMUP, run_bench
     from .data import load
@@ -346,7 +382,7 @@ def cmd_bench(args) -> int:
         raise UsageError(f"bench: needs at least {(SEED_WARMUP + 1) * 128} training images, found {len(data.train_y)}")
     run_bench(data, device, steps=None if args.full else args.steps, ks=ks, out=Path(args.out),
               load_seconds=time.perf_counter() - t0, precisions=precisions, engines=engines, rounds=args.rounds,
-              compile=args.compile)
+              compile=args.compile, seed=not args.no_seed_loop)
     return 0
 
 

@@ -1,20 +1,19 @@
-"""`run --until-precise`: add seed blocks until every headline comparison with ε = 0 is precise enough.
+"""`run --until-precise`: Stein's two-stage rule, sized on the primary comparison, decided once in the database.
 
-A block is one new seed for every ε of the grid, so the pairing by seed is kept. Once every cell
-of the study is done, the 95 % CI half-width of each headline comparison (the paired difference
-against ε = 0 of the accuracy gap, validation accuracy, NLL gap and ECE, in the report's units) is
-computed; while the widest is above its target and the cap leaves room, one block is added.
+The first stage is the seeds of the grid the rule began on (n0 per ε). Once every cell is done, the
+SD of each targeted comparison's paired differences against ε = 0 over those n0 seeds sets the seeds
+it needs: the fewest n with t(1 − α/2k, n0 − 1) · SD / √n within the target, k being the ε compared
+(the Bonferroni-adjusted interval the report prints beside the verdict). The study takes the most any
+targeted comparison needs, under the cap, as seed blocks (one new seed for every ε, so the pairing
+by seed is kept), all decided at that one look. The number depends on the first stage's SD alone,
+never on an estimate or a later SD, so the report's Stein intervals (the mean over every seed, the
+first-stage SD, t on n0 − 1 df) cover exactly their nominal level however the number falls.
 
-The rule looks at the half-widths alone, t(0.975, n−1) · SD of the paired differences / √n, never
-at an estimate's sign or p-value, so it cannot stop on a result it likes. The report's tests stay
-approximately valid: stopping when the SD happens to be small biases that SD a little low at the
-stop, so the deciding CI covers somewhat less than its nominal 95 % (a Stein-type two-stage rule
-would avoid this at the cost of fixing the final n after one look).
+By default only the primary comparison (the accuracy gap, unless the study names another) is
+targeted; `--until-precise-secondary` targets the other headline comparisons too.
 
-Each decision is an insert into `sweep_blocks` keyed by the new block's seed: however many workers
-(on however many machines) find the study done at once, they compute the same half-widths from the
-same trials and the same seed, and the primary key keeps one row. A worker whose view was stale
-inserts a seed that exists already and simply goes on claiming, so no block is ever added twice.
+Each block is an insert into `sweep_blocks` keyed by its seed: every worker that finds the first
+stage done computes the same plan from the same trials, and the primary key keeps one row per seed.
 """
 
 from __future__ import annotations
@@ -22,106 +21,105 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import optuna
 import sqlalchemy as sa
 from optuna.trial import TrialState
-from scipy import stats
 
+from .report.stats import paired_t, stein_seeds
 from .storage import BLOCKS
 
-# The question's answer, in the report's units: stored fractions are shown in pp (× 100).
+# The headline comparisons, in the report's units: stored fractions are shown in pp (× 100).
 METRICS = {"gap": "pp", "val_acc": "pp", "nll_gap": "nats", "val_ece": "pp"}
 NAMES = {"gap": "accuracy gap", "val_acc": "validation accuracy", "nll_gap": "NLL gap", "val_ece": "ECE"}
 
 
 @dataclass(frozen=True)
 class Rule:
-    target_pp: float  # widest 95 % CI half-width allowed for the gap, validation accuracy and ECE, pp
+    target_pp: float  # adjusted 95 % CI half-width wanted for comparisons in pp (gap, accuracies, ECE)
     target_nats: float  # the same for the NLL gap, nats
     max_trials: int  # no block is added that would take the study past this many cells
+    metrics: tuple[str, ...] = ("gap",)  # the comparisons that size the study: the primary by default
+    first_stage: int = 0  # seeds per ε in Stein's first stage (the grid the rule began on)
 
     def target(self, metric: str) -> float:
         return self.target_pp if METRICS[metric] == "pp" else self.target_nats
 
 
 @dataclass(frozen=True)
-class Width:
+class Need:
+    """What one comparison's first stage asks for."""
     metric: str
     eps: float
-    seeds: int  # seeds shared with ε = 0
-    halfwidth: float  # in the metric's unit; inf with fewer than two shared seeds
+    seeds: int  # first-stage seeds shared with ε = 0
+    sd: float  # SD of the first stage's paired differences, in the metric's unit
+    k: int  # comparisons in its family (Bonferroni)
     target: float
-
-    @property
-    def ratio(self) -> float:
-        return self.halfwidth / self.target
+    needed: int | None  # seeds for the target; None with fewer than two first-stage pairs
 
     def text(self) -> str:
         unit = METRICS[self.metric]
-        shown = f"±{self.halfwidth:.3g} {unit}" if math.isfinite(self.halfwidth) else "no CI yet"
-        return (f"widest 95 % CI {shown} ({NAMES[self.metric]}, ε = {self.eps:g}, {self.seeds} seeds) "
-                f"vs target ±{self.target:g} {unit}")
+        if self.needed is None:
+            return f"{NAMES[self.metric]}, ε = {self.eps:g}: no first-stage SD yet"
+        return (f"{NAMES[self.metric]}, ε = {self.eps:g}: first-stage SD {self.sd:.3g} {unit} over {self.seeds} seeds "
+                f"needs {self.needed} seeds for ±{self.target:g} {unit}")
 
 
 @dataclass(frozen=True)
 class Decision:
-    action: str  # "add": a block was (or is being) added; "precise": every CI fits; "cap": no room for a block
-    seed: int | None  # the added block's seed
-    widest: Width | None
+    action: str  # "add": blocks were (or are being) added; "precise": the plan is met; "cap": stopped by the cap
+    seeds: tuple[int, ...]  # the added blocks' seeds
+    needed: int | None  # seeds per ε the plan asks for (before the cap)
+    widest: Need | None  # the comparison that asks for the most
 
     def text(self, seeds: int) -> str:
         """`seeds`: seeds per ε before this decision."""
-        widest = self.widest.text() if self.widest else "nothing to compare yet"
+        why = self.widest.text() if self.widest else "nothing to compare yet"
         if self.action == "add":
-            return f"adding seed {self.seed} to every ε ({seeds} → {seeds + 1} seeds): {widest}"
+            capped = f" of the {self.needed} needed, capped by --max-trials" if self.needed > self.seeds[-1] + 1 else ""
+            return (f"adding seeds {self.seeds[0]}–{self.seeds[-1]} to every ε ({seeds} → {self.seeds[-1] + 1} seeds"
+                    f"{capped}, decided once from the first stage): {why}")
         how = "precise" if self.action == "precise" else "stopped by --max-trials"
-        return f"{how} with {seeds} seeds per ε: {widest}"
+        return f"{how} with {seeds} seeds per ε: {why}"
 
 
-def halfwidth(diffs: Iterable[float]) -> float:
-    """The 95 % t-interval half-width of a mean of paired differences (the report's paired t)."""
-    d = [float(x) for x in diffs]
-    n = len(d)
-    if n < 2:
-        return math.inf
-    mean = sum(d) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
-    return float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-
-
-def widths(values: Mapping[tuple[float, int], Mapping[str, float]], rule: Rule) -> list[Width]:
-    """Every headline comparison's half-width; `values[(eps, seed)]` holds a finished trial's metrics."""
-    epsilons = sorted({e for e, _ in values})
-    zero = {s: m for (e, s), m in values.items() if e == 0.0}
+def needs(values: Mapping[tuple[float, int], Mapping[str, float]], rule: Rule) -> list[Need]:
+    """Each targeted comparison's need, from the first-stage trials (`values[(eps, seed)]`, seeds < n0)."""
+    first = {key: v for key, v in values.items() if key[1] < rule.first_stage}
+    epsilons = sorted({e for e, _ in first} - {0.0})
+    zero = {s: m for (e, s), m in first.items() if e == 0.0}
     out = []
-    for metric, unit in METRICS.items():
-        factor = 100.0 if unit == "pp" else 1.0
+    for metric in rule.metrics:
+        factor = 100.0 if METRICS[metric] == "pp" else 1.0
         for eps in epsilons:
-            if eps == 0.0:
+            shared = sorted(s for (e, s) in first if e == eps and s in zero
+                            and math.isfinite(first[(eps, s)][metric]) and math.isfinite(zero[s][metric]))
+            if len(shared) < 2:
+                out.append(Need(metric, eps, len(shared), math.nan, len(epsilons), rule.target(metric), None))
                 continue
-            # Seeds where both values exist, as the report's paired test takes them (a NaN drops its pair).
-            shared = sorted(s for (e, s) in values if e == eps and s in zero
-                            and math.isfinite(values[(eps, s)][metric]) and math.isfinite(zero[s][metric]))
-            diffs = [(values[(eps, s)][metric] - zero[s][metric]) * factor for s in shared]
-            out.append(Width(metric, eps, len(shared), halfwidth(diffs), rule.target(metric)))
+            d = paired_t([first[(eps, s)][metric] * factor for s in shared], [zero[s][metric] * factor for s in shared])
+            out.append(Need(metric, eps, len(shared), d.sd, len(epsilons), rule.target(metric),
+                            stein_seeds(d.sd, len(shared), rule.target(metric), len(epsilons))))
     return out
 
 
-def widest(ws: list[Width]) -> Width | None:
-    """The comparison furthest from its target (relative to it), the one that decides."""
-    return max(ws, key=lambda w: (w.ratio, w.metric, w.eps)) if ws else None
+def widest(ns: list[Need]) -> Need | None:
+    """The comparison that asks for the most seeds, the one that decides."""
+    known = [n for n in ns if n.needed is not None]
+    return max(known, key=lambda n: (n.needed, n.metric, n.eps)) if known else None
 
 
-def decide(ws: list[Width], rule: Rule, cells: int, block: int, next_seed: int) -> Decision:
-    """Stop when every half-width fits; else add a block if it fits under the cap."""
-    w = widest(ws)
-    if w is not None and w.ratio <= 1.0:
-        return Decision("precise", None, w)
-    if cells + block > rule.max_trials:
-        return Decision("cap", None, w)
-    return Decision("add", next_seed, w)
+def decide(ns: list[Need], rule: Rule, seeds: int, grid: int) -> Decision:
+    """`seeds`: seeds per ε now. Add every block up to the plan's number under the cap, or say why not."""
+    w = widest(ns)
+    needed = w.needed if w else None
+    if needed is None or needed <= seeds:
+        return Decision("precise", (), needed, w)
+    goal = min(needed, rule.max_trials // grid)
+    if goal <= seeds:
+        return Decision("cap", (), needed, w)
+    return Decision("add", tuple(range(seeds, goal)), needed, w)
 
 
 # ---------------------------------------------------------------- the study
@@ -136,36 +134,51 @@ def finished_values(study: optuna.Study, keys: set[str]) -> dict[tuple[float, in
 
 
 def extend(board, rule: Rule, epsilons: list[float]) -> Decision:
-    """Called by a worker that found every cell done: decide, and record an added block once for all."""
-    seeds = {c.seed for c in board.cells}
+    """Called by a worker that found every cell done: plan from the first stage, record each block once."""
+    seeds = len({c.seed for c in board.cells})
     values = finished_values(board.study, {c.key for c in board.cells})
-    decision = decide(widths(values, rule), rule, len(board.cells), len(epsilons), max(seeds) + 1)
-    if decision.action != "add":
-        return decision
+    ns = needs(values, rule)
+    decision = decide(ns, rule, seeds, len(epsilons))
     record = json.dumps({"widest": asdict(decision.widest) if decision.widest else None, "rule": asdict(rule),
-                         "cells_before": len(board.cells)})
-    try:
-        with board.storage.engine.begin() as conn:
-            conn.execute(BLOCKS.insert().values(study_id=board.sid, seed=decision.seed, decided_at=board.now,
-                                                worker=board.worker, record=record))
-    except sa.exc.IntegrityError:  # decided already from the same trials: by another worker, or by this one
-        with board.storage.engine.connect() as conn:  # whose answer was lost in a blip (then it records it)
-            mine = conn.execute(sa.select(BLOCKS.c.worker).where(
-                BLOCKS.c.study_id == board.sid, BLOCKS.c.seed == decision.seed)).scalar() == board.worker
-        if not mine:
-            return decision
-    board.study.set_user_attr(f"block:{decision.seed:05d}", json.loads(record))  # for the report and dashboard
+                         "needed": decision.needed, "cells_before": len(board.cells)})
+    # For the report and the dashboard, whatever the decision; every worker writes the same plan.
+    board.study.set_user_attr("precise_plan", {"needs": [asdict(n) for n in ns], "action": decision.action,
+                                               **json.loads(record)})
+    for seed in decision.seeds:
+        try:
+            with board.storage.engine.begin() as conn:
+                conn.execute(BLOCKS.insert().values(study_id=board.sid, seed=seed, decided_at=board.now,
+                                                    worker=board.worker, record=record))
+        except sa.exc.IntegrityError:  # the same plan, recorded by another worker (or by this one before a blip)
+            pass
     return decision
 
 
+def check_frozen(study: optuna.Study, rule: Rule) -> None:
+    """Stein's intervals are exact only if the target was not chosen after seeing the first stage: once a plan
+    is recorded, a rerun must ask for the same targets (a higher cap only lets the plan finish)."""
+    from .errors import UsageError
+
+    plan = study.user_attrs.get("precise_plan")
+    if not plan:
+        return
+    r = plan["rule"]
+    if (r["target_pp"], r["target_nats"], tuple(r["metrics"])) != (rule.target_pp, rule.target_nats, rule.metrics):
+        raise UsageError(f"--until-precise: this study's plan was fixed at its first look (±{r['target_pp']:g} pp, "
+                         f"±{r['target_nats']:.3g} nats, for {', '.join(r['metrics'])}); rerun with those targets "
+                         "(a higher --max-trials is fine), or use another --study-name")
+
+
 def latest_block(board) -> str:
-    """What the last decision to add a block said, read back by a worker that did not make it."""
+    """What the decision to add blocks said, read back by a worker that did not make it."""
     query = (sa.select(BLOCKS.c.seed, BLOCKS.c.record).where(BLOCKS.c.study_id == board.sid)
-             .order_by(BLOCKS.c.seed.desc()).limit(1))
+             .order_by(BLOCKS.c.seed))
     with board.storage.engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
+        rows = conn.execute(query).all()
+    if not rows:
         return ""
-    w = json.loads(row.record).get("widest")
-    seeds = len({c.seed for c in board.cells if c.seed < row.seed})
-    return Decision("add", row.seed, Width(**w) if w else None).text(seeds)
+    record = json.loads(rows[-1].record)
+    w = record.get("widest")
+    before = len({c.seed for c in board.cells if c.seed < rows[0].seed})
+    return Decision("add", tuple(r.seed for r in rows), record.get("needed"),
+                    Need(**w) if w and "needed" in w else None).text(before)

@@ -172,19 +172,21 @@ def _lost_creation_race(e: Exception) -> bool:
 
 # ---------------------------------------------------------------- the study
 
-def study_protocol(protocol, data, sampling: str, margin_pp: float, margin_nats: float) -> dict:
+def study_protocol(protocol, data, sampling: str, margin_pp: float, margin_nats: float,
+                   primary: str = "gap") -> dict:
     """What every trial of a study shares, and the analysis fixed in advance (the equivalence
-    margins); a rerun with any of it changed is refused."""
+    margins and the primary comparison); a rerun with any of it changed is refused."""
     return {**protocol.study_attrs(), "data_fingerprint": data.fingerprint, "sampling": sampling,
             "sweep_version": __version__, "training_revision": TRAINING_REVISION,
-            "equivalence_margin_pp": margin_pp, "equivalence_margin_nats": margin_nats}
+            "equivalence_margin_pp": margin_pp, "equivalence_margin_nats": margin_nats, "primary": primary}
 
 
 def comparable(protocol: dict) -> dict:
     """What must match for a rerun to join a study: everything but the sweep version that started it, as long
-    as the training revision (1 where unrecorded) is the same."""
+    as the training revision (1 where unrecorded) is the same; a study made before the primary comparison was
+    recorded reads as primary = gap, the question it was made for."""
     return {**{k: v for k, v in protocol.items() if k != "sweep_version"},
-            "training_revision": protocol.get("training_revision", 1)}
+            "training_revision": protocol.get("training_revision", 1), "primary": protocol.get("primary", "gap")}
 
 
 def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str) -> optuna.Study:

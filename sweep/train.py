@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
+from .checkpoint import Checkpoint, Checkpoints, Snapshot
 from .data import Cifar, normalize
 from .model import SimpleCNN, grouped_forward, init_model
 from .protocol import Protocol
@@ -101,21 +101,7 @@ class Stack:
                 p.copy_(torch.stack([s[n] for s in states]))
 
 
-@dataclass
-class Checkpoint:
-    """Everything needed to continue a trial after `epoch` finished epochs, on any device."""
-
-    epoch: int
-    model: dict  # SimpleCNN state_dict
-    adam: dict  # {"step": float, "exp_avg": {name: tensor}, "exp_avg_sq": {name: tensor}}
-    shuffle_rng: torch.Tensor  # torch.Generator state for the next epoch's permutation
-    history: list  # per-epoch metrics so far
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
-
-
-EpochCallback = Callable[[int, list[list[dict]], Callable[[int], Checkpoint]], None]
+EpochCallback = Callable[[int, list[list[dict]], Checkpoints], None]
 
 
 def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str,
@@ -125,12 +111,15 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
     """Train the protocols (same epochs, batch size, lr, precision) together; one history per trial.
 
     `data` must already be on `device`. `resume[k]` continues trial k from a checkpoint; all
-    resumed trials of one call must be at the same epoch. `on_epoch(epoch, histories, checkpoint)`
-    is called after each epoch; `checkpoint(k)` builds trial k's Checkpoint on demand.
+    resumed trials of one call must be at the same epoch. `on_epoch(epoch, histories, checkpoints)`
+    is called after each epoch; `checkpoints(k)` builds trial k's Checkpoint on demand, and
+    `checkpoints.take()` snapshots every trial at once for a later thread (see Snapshot).
     `engine` picks how the K models run (see `Stack`); `dtype` is float32 but for tests that must
     compare paths without rounding in the way (float64). `compile` runs the training step through
     torch.compile: the same function, fused differently, so equal up to rounding.
     """
+    from . import timings
+
     device = torch.device(device)
     p0 = protocols[0]
     shared = p0.study_attrs()
@@ -158,35 +147,36 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if p0.precision == "bf16" else nullcontext())
     # Stored in the dtype the first convolution computes in: autocast would round them to bf16 there anyway.
     images = lambda x: prepared(x, torch.bfloat16 if p0.precision == "bf16" else dtype)  # noqa: E731
-    eval_idx = train_eval_indices(len(data.train_y), p0.train_eval_size, device)
-    train_x, test_x = images(data.train_x), images(data.test_x)
-    eval_x = train_x[eval_idx]
-
-    host: dict[int, Callable[[int], tuple[dict, dict]]] = {}  # per epoch: every trial's state, copied once
-
-    def checkpoint(k: int) -> Checkpoint:
-        epoch = len(histories[k])
-        if epoch not in host:
-            host.clear()
-            host[epoch] = _host_states(opt, stack)
-        model, adam = host[epoch](k)
-        return Checkpoint(epoch=epoch, model=model, adam=adam, shuffle_rng=gens[k].get_state(),
-                          history=list(histories[k]))
+    with timings.phase("data to device"):
+        eval_idx = train_eval_indices(len(data.train_y), p0.train_eval_size, device)
+        train_x, test_x = images(data.train_x), images(data.test_x)
+        eval_x = train_x[eval_idx]
+        sync(device)
+    checkpoints = Checkpoints(lambda: Snapshot(opt, stack, gens, histories))
+    steps = -(-len(data.train_y) // p0.batch_size)
+    probe = timings.step_probe(device, steps, p0.epochs - start, stack.k, p0.precision)  # None unless SWEEP_TIMINGS
 
     with math_mode(device, p0.precision):
         for epoch in range(start, p0.epochs):
             t0 = time.perf_counter()
-            running = _train_epoch(stack, opt, train_x, data.train_y, gens, eps, p0.batch_size, autocast, device)
+            running = _train_epoch(stack, opt, train_x, data.train_y, gens, eps, p0.batch_size, autocast, device,
+                                   probe)
             sync(device)
             t1 = time.perf_counter()
-            train_eval = evaluate(stack, eval_x, data.train_y[eval_idx], eps, p0.ece_bins, autocast)
-            val = evaluate(stack, test_x, data.test_y, eps, p0.ece_bins, autocast)
+            sums = (_eval_sums(stack, eval_x, data.train_y[eval_idx], eps, p0.ece_bins, autocast)
+                    + _eval_sums(stack, test_x, data.test_y, eps, p0.ece_bins, autocast))
+            # The epoch's one copy to the host: the running figures and both evaluations' sums together.
+            (loss, acc), train_sums, val_sums = _split(_to_host([*running, *sums]), [2, 6, 6])
+            train_eval = _eval_metrics(train_sums, stack.k, len(eval_idx), p0.ece_bins)
+            val = _eval_metrics(val_sums, stack.k, len(data.test_y), p0.ece_bins)
             t2 = time.perf_counter()
+            if probe is not None:
+                probe.epoch_done(t1 - t0, t2 - t1)
             for k in range(stack.k):
                 histories[k].append({
                     "epoch": epoch + 1,
-                    "train_loss_running": running["loss"][k],
-                    "train_acc_running": running["acc"][k],
+                    "train_loss_running": loss[k].item(),
+                    "train_acc_running": acc[k].item(),
                     **{f"train_{m}": train_eval[m][k] for m in ("acc", "nll", "loss")},
                     **{f"val_{m}": val[m][k] for m in ("acc", "nll", "loss", "ece", "bin_count", "bin_acc", "bin_conf")},
                     "epoch_seconds": t1 - t0,
@@ -194,8 +184,24 @@ def train(protocols: Sequence[Protocol], data: Cifar, device: torch.device | str
                     "trials_together": stack.k,
                 })
             if on_epoch is not None:
-                on_epoch(epoch + 1, histories, checkpoint)
+                checkpoints.epoch = epoch + 1
+                on_epoch(epoch + 1, histories, checkpoints)
     return histories
+
+
+def _to_host(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """One device-to-host copy for many small tensors: widened to float64 (exact from float32, int64 counts
+    below 2**53), concatenated, copied, split back into their shapes."""
+    flat = torch.cat([t.detach().to(torch.float64).flatten() for t in tensors]).cpu()
+    return list(flat.split([t.numel() for t in tensors]))
+
+
+def _split(items: list, sizes: list[int]) -> list[list]:
+    out, at = [], 0
+    for n in sizes:
+        out.append(items[at:at + n])
+        at += n
+    return out
 
 
 def prepared(x_u8: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -213,13 +219,17 @@ def train_eval_indices(n: int, size: int, device: torch.device) -> torch.Tensor:
 
 
 def _train_epoch(stack: Stack, opt, train_x: torch.Tensor, train_y: torch.Tensor, gens, eps, batch_size, autocast,
-                 device) -> dict:
+                 device, probe=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One epoch of steps; returns each model's running (smoothed) loss and accuracy, still on the device:
+    no host sync inside the epoch (the caller copies them with the evaluation's figures)."""
     n = len(train_y)
     # Each model draws its own order from its own generator, exactly as it would alone.
     perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device, non_blocking=True)
     loss_sum = torch.zeros(stack.k, device=device)
     correct = torch.zeros(stack.k, device=device, dtype=torch.int64)
     for start in range(0, n, batch_size):
+        if probe is not None:
+            probe.begin()
         idx = perms[:, start:start + batch_size]
         x, y = train_x[idx], train_y[idx]
         with autocast:
@@ -228,15 +238,23 @@ def _train_epoch(stack: Stack, opt, train_x: torch.Tensor, train_y: torch.Tensor
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
-        # Accumulated on the device: no host sync inside the epoch.
         loss_sum += loss.detach() * y.shape[1]
         correct += (logits.detach().argmax(-1) == y).sum(-1)
-    return {"loss": (loss_sum / n).tolist(), "acc": (correct.double() / n).tolist()}
+        if probe is not None:
+            probe.end()
+    return loss_sum / n, correct.double() / n
 
 
 @torch.no_grad()
 def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, bins: int, autocast=nullcontext()) -> dict:
     """Eval-mode accuracy, unsmoothed NLL, smoothed loss and calibration of each model on (x, y); x `prepared`."""
+    return _eval_metrics(_to_host(_eval_sums(stack, x, y, eps, bins, autocast)), stack.k, len(y), bins)
+
+
+@torch.no_grad()
+def _eval_sums(stack: Stack, x, y, eps, bins: int, autocast) -> list[torch.Tensor]:
+    """The sums `_eval_metrics` needs, on the device: hits, NLL, smoothed loss, and per-bin counts, hits and
+    confidences."""
     k, n, dev = stack.k, len(y), y.device
     zeros = lambda size: torch.zeros(size, device=dev, dtype=torch.promote_types(stack.dtype, torch.float32))  # noqa: E731
     correct, nll_sum, loss_sum = zeros(k), zeros(k), zeros(k)
@@ -259,46 +277,26 @@ def evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, 
         bin_count.index_add_(0, b.flatten(), torch.ones_like(conf).flatten())
         bin_correct.index_add_(0, b.flatten(), hit.flatten())
         bin_conf.index_add_(0, b.flatten(), conf.flatten())
-    count, bc, bf = (t.view(k, bins).double().cpu() for t in (bin_count, bin_correct, bin_conf))
+    return [correct, nll_sum, loss_sum, bin_count, bin_correct, bin_conf]
+
+
+def _eval_metrics(sums: list[torch.Tensor], k: int, n: int, bins: int) -> dict:
+    """`_eval_sums`, on the host in float64, as the recorded metrics."""
+    correct, nll_sum, loss_sum, *binned = sums
+    count, bc, bf = (t.view(k, bins) for t in binned)
     safe = count.clamp(min=1)
     acc_b, conf_b = bc / safe, bf / safe
     ece = ((count / n) * (acc_b - conf_b).abs()).sum(-1)
     nan_empty = lambda t: torch.where(count > 0, t, torch.nan).tolist()  # noqa: E731
     return {
-        "acc": (correct.double().cpu() / n).tolist(),
-        "nll": (nll_sum.double().cpu() / n).tolist(),
-        "loss": (loss_sum.double().cpu() / n).tolist(),
+        "acc": (correct / n).tolist(),
+        "nll": (nll_sum / n).tolist(),
+        "loss": (loss_sum / n).tolist(),
         "ece": ece.tolist(),
         "bin_count": count.long().tolist(),
         "bin_acc": nan_empty(acc_b),
         "bin_conf": nan_empty(conf_b),
     }
-
-
-def _host_states(opt: torch.optim.Adam, stack: Stack) -> Callable[[int], tuple[dict, dict]]:
-    """Every trial's weights and Adam moments, brought to the host in one copy (a (K, n) block: one transfer
-    from a GPU instead of three per parameter and trial); returns trial k's (model, adam) as views of its
-    own row, so that saving one trial never writes the others' values."""
-    names = list(stack.params)
-    states = [opt.state.get(p, {}) for p in stack.params.values()]
-    kinds = [("model", {n: p for n, p in stack.params.items()})]
-    if all(states):
-        kinds += [(key, {n: st[key] for n, st in zip(names, states)}) for key in ("exp_avg", "exp_avg_sq")]
-    parts = [t.detach().reshape(stack.k, -1) for _, group in kinds for t in group.values()]
-    block = torch.cat(parts, dim=1).cpu()
-    step = float(states[0]["step"]) if all(states) else 0.0
-
-    def trial(k: int) -> tuple[dict, dict]:
-        row, at, out = block[k].clone(), 0, {}
-        for kind, group in kinds:
-            out[kind] = {}
-            for name, t in group.items():
-                size = t[0].numel()
-                out[kind][name] = row[at:at + size].view(t.shape[1:])
-                at += size
-        return out["model"], {"step": step, "exp_avg": out.get("exp_avg", {}), "exp_avg_sq": out.get("exp_avg_sq", {})}
-
-    return trial
 
 
 def _stacked_adam_state(opt: torch.optim.Adam, stack: Stack, resume: Sequence[Checkpoint]) -> dict:

@@ -15,14 +15,16 @@ from typing import Callable, Iterator, Sequence
 import optuna
 import torch
 
+from . import timings
 from .cells import CellBoard, Claimed, Heartbeat
-from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint, worth_saving
 from .data import Cifar
 from .errors import Interrupted
 from .patience import PATIENCE, Patience
 from .precision import Rule, extend, latest_block
 from .progress import say
 from .protocol import Protocol
+from .records import write_records
 from .runtime import machine_name
 from .space import Cell
 from .train import Checkpoint, train
@@ -64,19 +66,21 @@ def trial_line(c: Claimed, m: dict) -> str:
 class EpochWriter:
     """Per-epoch bookkeeping (Optuna reports, history, checkpoints) done in order by a thread.
 
-    The next epoch trains meanwhile: for 20 trials these writes take about 0.3 s per epoch on a
+    The next epoch trains meanwhile: the writes for 20 trials take a good part of a second on a
     local SQLite file, which matters when an epoch of all 20 takes about a second on a GPU.
     """
 
     def __init__(self):
         self.queue: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
+        self.pending = 0  # jobs submitted and not yet done
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
 
     def submit(self, job: Callable[[], None]) -> None:
         if self.error is not None:
             raise self.error
+        self.pending += 1
         self.queue.put(job)
 
     def _work(self) -> None:
@@ -86,6 +90,7 @@ class EpochWriter:
                     job()
                 except BaseException as e:  # re-raised in the training thread
                     self.error = e
+            self.pending -= 1
 
     def close(self) -> None:
         """Wait for every submitted job; a failed job's error is left in `error`."""
@@ -122,7 +127,7 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                         if decision.action != "add":
                             events.planned(total, line)
                             return finished
-                        total = len(board.cells) + len(cfg.epsilons)
+                        total = len(board.cells) + len(cfg.epsilons) * len(decision.seeds)
                         events.planned(total, line)
                         continue
                     # Cells held by other workers: wait until they finish, or until a dead worker's heartbeat
@@ -183,29 +188,47 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
         kept(k, lambda: _describe(c, ckpt, len(group), cfg))
     events.started(keys, start)
 
-    def save(checkpoints: list[Checkpoint | None]) -> None:
+    save_cost: list[float] = []  # seconds the last checkpoint took to write
+
+    def save(snapshot) -> None:
+        t0 = time.perf_counter()
         for k in range(len(claimed)):
-            if checkpoints[k] is not None and k not in lost:
-                if not save_checkpoint(paths[k], checkpoints[k], key(protocols[k])) and not unsaved:
+            if k not in lost:
+                if not save_checkpoint(paths[k], snapshot(k), key(protocols[k])) and not unsaved:
                     unsaved.append(paths[k])  # once per group: a full disk stays full
                     say(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
                         "goes on, and a retry would start from an older checkpoint or epoch 0")
+        save_cost[:] = [time.perf_counter() - t0]
+        timings.add("checkpoint write", save_cost[0])
 
-    def record(epoch: int, histories: list[list[dict]]) -> None:
+    def record(rows: dict[int, tuple[dict, dict]]) -> None:
+        """One transaction for every trial still this worker's; a trial taken over is let go from then on."""
+        t0 = time.perf_counter()
+        live = {claimed[k].trial._trial_id: row for k, row in rows.items() if k not in lost}
+        gone = patient(write_records, board.storage, live)
         for k, c in enumerate(claimed):
-            kept(k, lambda: (c.trial.report(histories[k][-1]["val_acc"], epoch),
-                             c.trial.set_user_attr("history", _jsonable(histories[k]))))
+            if c.trial._trial_id in gone:
+                lost.add(k)
+                board.held.discard(c.cell.key)  # another worker's now: a later claim of it starts afresh
+        timings.add("database writes", time.perf_counter() - t0)
 
-    def on_epoch(epoch: int, histories, checkpoint) -> None:
-        # Copied now, while training waits: the next epoch changes the weights in place.
-        last = epoch == cfg.protocol.epochs
-        history = [list(h) for h in histories]
-        if not last:
-            checkpoints = [checkpoint(k) for k in range(len(claimed))]
-            saver.submit(lambda: save(checkpoints))
-        writer.submit(lambda: record(epoch, history))
+    def on_epoch(epoch: int, histories, checkpoints) -> None:
         h = histories[0][-1]
-        events.epoch(keys, epoch, h["epoch_seconds"] + h["eval_seconds"])
+        seconds = h["epoch_seconds"] + h["eval_seconds"]
+        left = cfg.protocol.epochs - epoch
+        # A queued save lands before this one: both must be on disk before the run ends to be of any use.
+        cost = (saver.pending + 1) * (save_cost[0] if save_cost else estimated_save_seconds(len(claimed)))
+        if worth_saving(left, seconds, cost):
+            t0 = time.perf_counter()
+            snapshot = _snapshot(checkpoints, len(claimed))  # copied now: the next epoch changes the weights
+            timings.add("checkpoint snapshot", time.perf_counter() - t0)
+            saver.submit(lambda: save(snapshot))
+        elif left:
+            timings.add("checkpoints skipped", 0.0)
+        history = [list(h) for h in histories]  # the next epoch appends to the lists
+        writer.submit(lambda: record({k: ({epoch: h[-1]["val_acc"]}, {"history": _jsonable(h)})
+                                      for k, h in enumerate(history)}))
+        events.epoch(keys, epoch, seconds)
 
     # Two threads: the checkpoints (files) never wait on, nor stop with, the database records.
     saver, writer = EpochWriter(), EpochWriter()
@@ -213,15 +236,20 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
         histories = trainer(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch,
                             compile=cfg.compile)
     finally:
+        t0 = time.perf_counter()
         saver.close()  # interrupted or not, the epochs trained so far are kept
+        t1 = time.perf_counter()
         writer.close()
+        timings.add("checkpoint wait", t1 - t0)
+        timings.add("database wait", time.perf_counter() - t1)
     for thread in (writer, saver):
         if thread.error is not None:
             raise thread.error
+    finals = {k: final_metrics(h) for k, h in enumerate(histories)}
+    record({k: ({}, m) for k, m in finals.items()})
     done = 0
-    for k, (c, hist, path) in enumerate(zip(claimed, histories, paths)):
-        metrics = final_metrics(hist)
-        kept(k, lambda: [c.trial.set_user_attr(key, value) for key, value in metrics.items()])
+    for k, (c, path) in enumerate(zip(claimed, paths)):
+        metrics = finals[k]
         if k not in lost and patient(board.complete, c, metrics["val_acc"]):
             path.unlink(missing_ok=True)
             done += 1
@@ -231,6 +259,23 @@ def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, tr
             events.finished(c.cell.key, f"trial {c.trial.number}: {c.cell.key} was taken over by another worker "
                                         "(this one missed its heartbeats); its result is not kept", counted=False)
     return done
+
+
+def estimated_save_seconds(trials: int) -> float:
+    """A checkpoint's write time before the first is timed: weights and two Adam moments in float32."""
+    return trials * 3 * 545_098 * 4 / SAVE_BYTES_PER_S
+
+
+SAVE_BYTES_PER_S = 200e6  # a slow local disk; the first write timed replaces this guess
+
+
+def _snapshot(checkpoints, n: int):
+    """Every trial's state, taken now; a stand-in trainer's plain `checkpoints(k)` is called now too."""
+    take = getattr(checkpoints, "take", None)
+    if take is not None:
+        return take().trial
+    taken = [checkpoints(k) for k in range(n)]
+    return lambda k: taken[k]
 
 
 def _describe(c: Claimed, ckpt: Checkpoint | None, together: int, cfg: RunConfig) -> None:

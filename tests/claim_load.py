@@ -92,7 +92,7 @@ def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat
     sa.event.listen(storage.engine, "before_cursor_execute", lambda *a: statements.update(["n"]))
     protocol = Protocol(epochs=epochs)
     study = prepare_study(storage, study_name, {**protocol.study_attrs(), "stub": True}, "stub")
-    rule = Rule(precise[0], precise[1], int(precise[2])) if precise else None
+    rule = Rule(precise[0], precise[1], int(precise[2]), first_stage=cells // len(EPSILONS)) if precise else None
     cfg = RunConfig(protocol=protocol, cells=grid_cells(EPSILONS, cells), eps_range=None, batch_trials=1,
                     checkpoint_dir=Path(folder), device=torch.device("cpu"), heartbeat_interval=heartbeat,
                     epsilons=list(EPSILONS), rule=rule)

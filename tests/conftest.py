@@ -56,6 +56,20 @@ def write_pickles(root: Path, train_per_class=30, test_per_class=10) -> Path:
     return root
 
 
+def pytest_runtest_setup(item):
+    """Tests marked `cuda` skip without a GPU, unless SWEEP_REQUIRE_CUDA=1 says one must be there: then each
+    fails, so that a GPU machine whose CUDA pytest cannot see (a driver or build mismatch) is not a pass."""
+    if item.get_closest_marker("cuda") is None:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    if os.environ.get("SWEEP_REQUIRE_CUDA") == "1":
+        pytest.fail("SWEEP_REQUIRE_CUDA=1, and torch.cuda.is_available() is False here", pytrace=False)
+    pytest.skip("needs a CUDA GPU: run `python -m pytest -m cuda` there")
+
+
 @pytest.fixture(scope="session")
 def folder_data(tmp_path_factory) -> Path:
     return write_folders(tmp_path_factory.mktemp("folders"))

@@ -325,3 +325,29 @@ def test_an_old_studys_fp32_is_read_as_tf32_where_its_trials_ran_on_a_gpu(cli, w
     engine.dispose()
     code, out, err = cli("run", "--trials", "3", "--epochs", "1", "--subset", "100", "--no-report")
     assert code == 2 and "precision: study has 'tf32', this run 'fp32'" in err, err
+
+
+def test_the_primary_comparison_is_fixed_with_the_study_and_an_older_study_reads_as_the_gap(cli, workdir):
+    import json
+
+    import sqlalchemy as sa
+
+    from sweep.storage import STUDIES
+
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0, err
+    assert load().user_attrs["protocol"]["primary"] == "gap"
+    url = f"sqlite:///{workdir}/studies/label-smoothing.db"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # what 0.4.0 left: no primary recorded
+        proto = json.loads(conn.execute(sa.select(STUDIES.c.protocol)).scalar())
+        proto.pop("primary")
+        conn.execute(STUDIES.update().values(protocol=json.dumps(proto)))
+    engine.dispose()
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    assert code == 0, err  # read as primary = gap, the question it was made for
+    before = file_digest(DB)
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report",
+                         "--primary", "val_ece")
+    assert code == 2 and "primary: study has 'gap', this run 'val_ece'" in err and len(err.strip().splitlines()) == 1
+    assert file_digest(DB) == before

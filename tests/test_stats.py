@@ -3,17 +3,15 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.formula.api import ols
-from statsmodels.stats.anova import AnovaRM, anova_lm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
-from sweep.report.stats import (bootstrap_vertex, epoch_noise, holm, mean_correlation, orthogonal_polynomials,
-                                paired_t, permutation_independent, permutation_paired, quadratic_vertex,
-                                seeds_for_halfwidth, shape_test, t_interval, tost, welch)
+from sweep.report.stats import (adjusted, bonferroni, contrast_test, epoch_noise, holm, mean_correlation,
+                                orthogonal_polynomials, paired_t, permutation_independent, permutation_paired,
+                                seeds_for_halfwidth, sign_change, smallest_p_independent, smallest_p_paired,
+                                t_interval, tost, welch)
 
 RNG = np.random.default_rng(7)
 A, B = RNG.normal(0.71, 0.01, 5), RNG.normal(0.70, 0.012, 5)
@@ -79,41 +77,6 @@ def test_mean_correlation():
     assert mean_correlation(m) == pytest.approx((1 - 1 - 1) / 3)
 
 
-def blocked_frame(effect, seeds=6, noise=0.002, seed_sd=0.02, levels=(0.0, 0.05, 0.1, 0.2), rng_seed=3):
-    rng = np.random.default_rng(rng_seed)
-    seed_effect = rng.normal(0, seed_sd, seeds)
-    rows = [{"eps": e, "seed": s, "y": effect(e) + seed_effect[s] + rng.normal(0, noise)}
-            for s in range(seeds) for e in levels]
-    return pd.DataFrame(rows)
-
-
-def test_blocked_shape_matches_statsmodels_anova_and_contrasts():
-    df = blocked_frame(lambda e: 0.03 * e - 0.4 * (e - 0.08) ** 2, noise=0.004)
-    shape = shape_test(df.y, df.eps, blocks=df.seed)
-    table = anova_lm(ols("y ~ C(eps) + C(seed)", df).fit(), typ=2)
-    assert shape.f == pytest.approx(table.loc["C(eps)", "F"]) and shape.p == pytest.approx(table.loc["C(eps)", "PR(>F)"])
-    rm = AnovaRM(df, "y", "seed", within=["eps"]).fit().anova_table
-    assert shape.p == pytest.approx(rm.loc["eps", "Pr > F"]) and shape.df2 == rm.loc["eps", "Den DF"] == 15
-    # The linear and quadratic terms are the orthogonal-polynomial contrasts of the ε means, tested with the
-    # blocked model's residual: statsmodels' t_test of the same contrasts on ε as a factor.
-    fit = ols("y ~ C(eps) + C(seed)", df).fit()
-    levels = sorted(df.eps.unique())
-    for column, (t, p) in enumerate([(shape.linear_t, shape.linear_p), (shape.quadratic_t, shape.quadratic_p)]):
-        c = orthogonal_polynomials(levels, 3)[:, column]
-        r = np.zeros(len(fit.params))
-        for level, weight in zip(levels[1:], c[1:]):
-            r[list(fit.params.index).index(f"C(eps)[T.{level}]")] = weight
-        ref = fit.t_test(r)
-        assert t == pytest.approx(ref.tvalue.item()) and p == pytest.approx(ref.pvalue.item())
-
-
-def test_unblocked_shape_is_one_way_anova():
-    df = blocked_frame(lambda e: 0.1 * e, seed_sd=0.0, noise=0.01)
-    shape = shape_test(df.y, df.eps)
-    ref = stats.f_oneway(*[g.y for _, g in df.groupby("eps")])
-    assert shape.f == pytest.approx(ref.statistic) and shape.p == pytest.approx(ref.pvalue) and not shape.blocked
-
-
 def test_orthogonal_polynomials_for_uneven_spacing():
     q = orthogonal_polynomials([0.0, 0.05, 0.1, 0.2], 3)
     assert q.T @ q == pytest.approx(np.eye(3)) and q.sum(axis=0) == pytest.approx(np.zeros(3), abs=1e-12)
@@ -122,29 +85,68 @@ def test_orthogonal_polynomials_for_uneven_spacing():
                                                                                               - np.array(0.0875)))
 
 
-def test_a_seed_effect_hides_a_small_eps_effect_from_the_unblocked_test():
-    df = blocked_frame(lambda e: 0.02 * e, seed_sd=0.02, noise=0.0005)
-    assert shape_test(df.y, df.eps, blocks=df.seed).p < 1e-6
-    assert shape_test(df.y, df.eps).p > 0.5
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_the_adjusted_interval_is_scipys_at_the_bonferroni_level_and_agrees_with_its_p(k):
+    for rng_seed in range(20):
+        rng = np.random.default_rng(rng_seed)
+        a, b = rng.normal(0.71, 0.01, 5), rng.normal(0.70, 0.01, 5)
+        d = paired_t(a, b)
+        ci = stats.ttest_rel(a, b).confidence_interval(1 - 0.05 / k)
+        assert adjusted(d, k) == pytest.approx((ci.low, ci.high))
+        lo, hi = adjusted(d, k)
+        assert (lo > 0 or hi < 0) == (bonferroni(d.p, k) < 0.05)  # the interval cannot contradict the verdict
 
 
-def test_flat_noisy_means_have_no_trend():
-    df = blocked_frame(lambda e: 0.0, noise=0.003, rng_seed=15)  # p well clear of 0.05
-    means = df.groupby("eps").y.mean().to_numpy()
-    shape = shape_test(df.y, df.eps, blocks=df.seed)
-    assert shape.p > 0.05 and shape.linear_p > 0.05 and shape.quadratic_p > 0.05
-    assert np.any(np.diff(means) != 0)  # the means differ, as noise makes them: no test calls that a trend
+def test_bonferroni_matches_statsmodels():
+    p = [0.01, 0.04, 0.03, 0.5]
+    assert [bonferroni(x, 4) for x in p] == pytest.approx(multipletests(p, method="bonferroni")[1].tolist())
 
 
-def test_vertex_of_a_crafted_peak_and_its_bootstrap_interval():
-    x = np.array([0.0, 0.05, 0.1, 0.2])
-    assert quadratic_vertex(x, -(x - 0.08) ** 2)[0] == pytest.approx(0.08)
-    df = blocked_frame(lambda e: -2.0 * (e - 0.08) ** 2, seeds=8, noise=0.0002)
-    matrix = df.pivot(index="seed", columns="eps", values="y").to_numpy()
-    v = bootstrap_vertex(matrix, x)
-    assert v.kind == "peak" and v.at == pytest.approx(0.08, abs=0.005) and v.lo <= v.at <= v.hi
-    assert v.inside > 0.99 and v.hi - v.lo < 0.02
-    assert bootstrap_vertex(-matrix, x).kind == "trough"
+def test_seeds_for_an_adjusted_halfwidth_by_hand():
+    n = seeds_for_halfwidth(1.0, 0.5, k=3)
+    q = 1 - 0.05 / 6
+    assert stats.t.ppf(q, n - 1) / math.sqrt(n) <= 0.5 < stats.t.ppf(q, n - 2) / math.sqrt(n - 1)
+    assert n > seeds_for_halfwidth(1.0, 0.5)
+
+
+def test_the_trend_contrast_is_a_one_sample_t_over_the_seeds_scores():
+    levels = np.array([0.0, 0.05, 0.1, 0.2])
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(0, 0.01, (6, 4)) + rng.normal(0, 0.05, (6, 1)) + 0.03 * levels
+    scores = matrix @ orthogonal_polynomials(levels, 1)[:, 0]
+    ref = stats.ttest_1samp(scores, 0.0)
+    d = contrast_test(matrix, levels)
+    assert d.t == pytest.approx(ref.statistic) and d.p == pytest.approx(ref.pvalue) and d.df == 5
+    # A seed's own level leaves its score unchanged: the contrast is orthogonal to the constant.
+    assert contrast_test(matrix + 5.0, levels).t == pytest.approx(d.t)
+
+
+def test_a_sign_change_is_located_between_the_right_grid_points():
+    levels = [0.0, 0.05, 0.1, 0.2]
+    rows = np.array([[11.0, 3.0, -2.0, -11.0], [12.0, 4.0, -3.0, -10.0], [10.0, 2.0, -1.0, -12.0]])
+    c = sign_change(rows, levels)
+    at = [0.05 + 0.05 * 3 / 5, 0.05 + 0.05 * 4 / 7, 0.05 + 0.05 * 2 / 3]  # linear between 0.05 and 0.1, by hand
+    ref = stats.t.interval(0.95, 2, loc=np.mean(at), scale=stats.sem(at))
+    assert (c.seeds, c.crossing, c.lo_eps, c.hi_eps) == (3, 3, 0.05, 0.1)
+    assert c.at.mean == pytest.approx(np.mean(at)) and (c.at.lo, c.at.hi) == pytest.approx(ref)
+    # A seed that never changes sign, or changes it twice, locates nothing.
+    c = sign_change(np.vstack([rows, [5.0, 4.0, 3.0, 1.0], [1.0, -1.0, 1.0, -1.0]]), levels)
+    assert (c.seeds, c.crossing) == (5, 3)
+    # Seeds crossing in different intervals have no common bracket, but each still counts.
+    c = sign_change(np.array([[1.0, -1.0, -2.0, -3.0], [2.0, 1.0, -1.0, -2.0]]), levels)
+    assert c.crossing == 2 and math.isnan(c.lo_eps)
+
+
+def test_the_smallest_p_a_permutation_test_can_give_counts_zeros_and_ties():
+    # Five pairs, one of them tied: only 2⁴ sign patterns differ, so the best p is 2 / 16, not 2 / 32.
+    a, b = [3, 4, 5, 6, 2], [2, 3, 4, 5, 2]
+    assert smallest_p_paired(a, b) == 0.125 == permutation_paired(a, b)  # every non-zero difference one way
+    assert smallest_p_paired([1, 2], [1, 2]) == 1.0
+    assert smallest_p_paired(A, B) == 2 / 32
+    # Groups of three, all apart: 2 / C(6, 3); ties among the values leave fewer distinct splits.
+    assert smallest_p_independent([4, 5, 6], [1, 2, 3]) == pytest.approx(0.1) == permutation_independent([4, 5, 6],
+                                                                                                          [1, 2, 3])
+    assert smallest_p_independent([1, 1, 2], [1, 1, 1]) > 0.1
 
 
 def test_epoch_noise_recovers_the_noise_of_a_smooth_curve():

@@ -1,10 +1,12 @@
 """Which test fits how the trials were made, applied to the report's metrics.
 
 A seed fixes the initial weights and the batch order, so trials that share a seed across ε differ
-only in ε: each ε is compared with ε = 0 seed by seed (paired t), and the shape over ε is tested in
-a model with the seed as a block. Where seeds do not repeat (`--eps-range`, missing partners) the
-unpaired tests stand in, and each row says which was used. "Equivalent" only through TOST at the
-margins recorded with the study; otherwise a difference that is not significant is "inconclusive".
+only in ε: each ε is compared with ε = 0 seed by seed (paired t), and the shape over ε is read off
+steps between neighbouring ε, paired the same way. Where seeds do not repeat (`--eps-range`, missing
+partners) the unpaired tests stand in, and each row says which was used. Every verdict is read off
+the Bonferroni-adjusted interval printed beside it: "higher"/"lower" where it excludes 0,
+"equivalent" where it lies inside the margin recorded with the study, else "inconclusive". The
+primary metric (the gap, unless the study names another) is one family; each secondary another.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import pandas as pd
 
 from ..protocol import MARGIN_NATS, MARGIN_PP
 from . import stats as S
-from .tables import COMPARED, diff_unit, margin_kind, seed_matrix, scale
+from .tables import COMPARED, diff_unit, digits, margin_kind, seed_matrix, scale
 
 ALPHA = S.ALPHA
-COLUMNS = ["metric", "eps", "method", "n", "n_zero", "mean", "mean_zero", "diff", "lo", "hi", "halfwidth", "df", "t",
-           "p", "p_holm", "significant", "margin", "p_tost", "p_tost_holm", "equivalent", "verdict", "sd_diff",
-           "seeds_for_target", "note"]
+PRIMARY = "gap"  # the mission's question: the accuracy gap against ε = 0 (a study made before this reads so)
+COLUMNS = ["metric", "family", "eps", "method", "n", "n_zero", "mean", "mean_zero", "diff", "lo", "hi", "lo_adj",
+           "hi_adj", "halfwidth", "df", "t", "p", "p_adj", "significant", "margin", "p_tost", "equivalent", "verdict",
+           "sd_diff", "seeds_for_target", "note"]
 
 
 def margins(protocol: dict) -> tuple[dict[str, float], bool]:
@@ -33,17 +36,30 @@ def margins(protocol: dict) -> tuple[dict[str, float], bool]:
     return {"pp": (pp if recorded else MARGIN_PP) / 100, "nats": nats if recorded else MARGIN_NATS}, recorded
 
 
+def primary_metric(protocol: dict) -> str:
+    return protocol.get("primary") or PRIMARY
+
+
+def first_stage(attrs: dict) -> int | None:
+    """The seeds of Stein's first stage where `--until-precise` ran its two-stage rule, else None."""
+    rule = attrs.get("until_precise") or {}
+    return rule.get("first_stage_seeds") if rule.get("procedure") == "stein" else None
+
+
 def _values(trials: pd.DataFrame, eps: float, metric: str) -> pd.Series:
     return trials.loc[trials.eps == eps].set_index("seed")[metric].dropna()
 
 
-def difference(trials: pd.DataFrame, eps: float, metric: str) -> tuple[S.Difference | None, str]:
-    """ε against ε = 0: paired over the seeds both have, else Welch; (None, why) where nothing can be tested."""
+def difference(trials: pd.DataFrame, eps: float, metric: str, n0: int | None = None) -> tuple[S.Difference | None, str]:
+    """ε against ε = 0: paired over the seeds both have (Stein's form where the study ran a two-stage rule with
+    a first stage of n0 seeds), else Welch; (None, why) where nothing can be tested."""
     a, b = _values(trials, eps, metric), _values(trials, 0.0, metric)
-    shared = a.index.intersection(b.index)
+    shared = a.index.intersection(b.index).sort_values()
     if len(shared) >= 2:
         left = len(a) + len(b) - 2 * len(shared)
         note = f"{left} trial{'s' * (left > 1)} without a partner seed left out" if left else ""
+        if n0 and n0 >= 2 and all(s in shared for s in range(n0)):
+            return S.stein(a[shared].to_numpy(), b[shared].to_numpy(), n0), note
         return S.paired_t(a[shared].to_numpy(), b[shared].to_numpy()), note
     if len(a) >= 2 and len(b) >= 2:
         return S.welch(a.to_numpy(), b.to_numpy()), "unpaired: fewer than two seeds shared with ε = 0"
@@ -51,19 +67,22 @@ def difference(trials: pd.DataFrame, eps: float, metric: str) -> tuple[S.Differe
     return None, f"not tested: {'one seed' if n == 1 else 'no value'} at {side} (no spread to test)"
 
 
-def _verdict(d: S.Difference, significant: bool, equivalent: bool, margin: float, metric: str) -> str:
-    shown = f"±{margin * scale(metric):g} {diff_unit(metric)}"
+def verdict(diff: float, lo_adj: float, hi_adj: float, margin: float) -> tuple[bool, bool, str]:
+    """(significant, equivalent, word), all read off the one adjusted interval shown beside the word."""
+    significant, equivalent = bool(lo_adj > 0 or hi_adj < 0), bool(-margin < lo_adj and hi_adj < margin)
     if significant:
-        word = "higher" if d.diff > 0 else "lower"
-        return f"{word}, within {shown}" if equivalent else word
-    return f"equivalent within {shown}" if equivalent else f"inconclusive (not significant, not within {shown})"
+        word = "higher" if diff > 0 else "lower"
+        return significant, equivalent, f"{word}, within the margin" if equivalent else word
+    return significant, equivalent, "equivalent" if equivalent else "inconclusive"
 
 
-def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | None = None,
-                      target: float = 0.5) -> pd.DataFrame:
+def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | None = None, target: float = 0.5,
+                      primary: str = PRIMARY, n0: int | None = None) -> pd.DataFrame:
     """Each ε ≠ 0 against ε = 0, per metric: difference, 95 % CI and p (paired where seeds are shared, else
-    Welch); Holm over the ε of one metric, for the difference and for equivalence (TOST) alike; and the seeds
-    a 95 % CI half-width of `target` × the margin would take, from the observed SD of the differences."""
+    Welch); the verdict from the Bonferroni-adjusted CI over the ε of one metric (`lo_adj`, `hi_adj`: it
+    excludes 0 exactly when `significant`, and lies inside ±margin exactly when `equivalent`). The primary
+    metric is its own family, each secondary another; and the seeds an adjusted half-width of `target` × the
+    margin would take at the observed SD of the differences."""
     margin = margin or margins({})[0]
     others = sorted(set(trials.eps) - {0.0}) if (trials.eps == 0.0).any() else []
     rows = []
@@ -71,21 +90,23 @@ def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | Non
         m = margin[margin_kind(metric)]
         family = []
         for eps in others:
-            d, note = difference(trials, eps, metric)
+            d, note = difference(trials, eps, metric, n0)
             a, b = _values(trials, eps, metric), _values(trials, 0.0, metric)
-            row = {"metric": metric, "eps": eps, "mean": a.mean(), "mean_zero": b.mean(), "margin": m, "note": note,
-                   "n": len(a), "n_zero": len(b), "diff": a.mean() - b.mean()}
-            if d is not None:
-                sd = d.sd if d.method == "paired t" else d.sd * math.sqrt(2)  # SD of one seed's difference
-                row.update(method=d.method, n=d.n, n_zero=d.n_zero, diff=d.diff, lo=d.lo, hi=d.hi,
-                           halfwidth=(d.hi - d.lo) / 2, df=d.df, t=d.t, p=d.p, p_tost=S.tost(d, m), sd_diff=sd,
-                           seeds_for_target=S.seeds_for_halfwidth(sd, target * m), _d=d)
-            family.append(row)
-        tested = [r for r in family if "_d" in r]
-        for r, p, q in zip(tested, S.holm([r["p"] for r in tested]), S.holm([r["p_tost"] for r in tested])):
-            r["p_holm"], r["p_tost_holm"] = p, q
-            r["significant"], r["equivalent"] = bool(p < ALPHA), bool(q < ALPHA)
-            r["verdict"] = _verdict(r.pop("_d"), r["significant"], r["equivalent"], m, metric)
+            family.append({"metric": metric, "family": "primary" if metric == primary else "secondary", "eps": eps,
+                           "mean": a.mean(), "mean_zero": b.mean(), "margin": m, "note": note, "n": len(a),
+                           "n_zero": len(b), "diff": a.mean() - b.mean(), "_d": d})
+        k = sum(r["_d"] is not None for r in family)
+        for r in family:
+            d = r.pop("_d")
+            if d is None:
+                continue
+            lo_adj, hi_adj = S.adjusted(d, k)
+            sd = d.sd if d.method != "Welch" else d.sd * math.sqrt(2)  # SD of one seed's difference
+            r.update(method=d.method, n=d.n, n_zero=d.n_zero, diff=d.diff, lo=d.lo, hi=d.hi, lo_adj=lo_adj,
+                     hi_adj=hi_adj, halfwidth=(hi_adj - lo_adj) / 2, df=d.df, t=d.t, p=d.p,
+                     p_adj=S.bonferroni(d.p, k), p_tost=S.tost(d, m), sd_diff=sd,
+                     seeds_for_target=S.seeds_for_halfwidth(sd, target * m, k=k))
+            r["significant"], r["equivalent"], r["verdict"] = verdict(d.diff, lo_adj, hi_adj, m)
         rows += family
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -93,107 +114,103 @@ def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | Non
 # ---------------------------------------------------------------- the shape over ε
 
 @dataclass(frozen=True)
-class Curve:
-    """How one metric varies over ε: the model that tested it, and where a peak or trough lies."""
+class Step:
+    """One step along the grid, ε_lo → ε_hi, paired over the seeds present at every ε."""
+    lo_eps: float
+    hi_eps: float
+    diff: float
+    lo_adj: float  # Bonferroni over the steps of one metric, as the comparisons with ε = 0
+    hi_adj: float
+    p_adj: float
+    word: str  # "up", "down", "flat" (inside ±margin) or "unclear"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How one metric moves along the grid: adjacent steps, the linear trend against its own per-seed spread,
+    and an extremum only as the grid interval the steps bracket."""
     metric: str
-    shape: S.Shape | None
-    vertex: S.Vertex | None  # only where the quadratic term is significant and the vertex lies inside the span
-    correlation: float  # mean correlation across ε of the seeds' values (complete blocks); NaN without them
-    blocks: int  # seeds present at every ε
-    dropped: int = 0  # trials left out of the blocked model: their seed lacks a value at some ε
+    seeds: int  # seeds present at every ε (complete blocks); 0: shape not tested
+    steps: tuple[Step, ...] = ()
+    trend: S.Difference | None = None  # the per-seed linear contrast's one-sample t
+    trend_word: str = ""  # "rises" / "falls", only where the trend is significant and no step goes against it
+    extremum: str = ""  # e.g. "a peak between ε = 0.05 and 0.2 (highest mean at 0.1)"
 
 
-def curve(trials: pd.DataFrame, metric: str) -> Curve:
-    """Blocked by seed where at least two seeds have a value at every ε, else on all trials unblocked."""
-    data = trials[["eps", "seed", metric]].dropna()
-    if data.eps.nunique() < 2:
-        return Curve(metric, None, None, math.nan, 0)
-    matrix = seed_matrix(data, metric)
-    if len(matrix) >= 2:
-        long = matrix.reset_index().melt(id_vars="seed", var_name="eps", value_name="y")
-        shape = S.shape_test(long.y, long.eps.astype(float), blocks=long.seed)
-        correlation = S.mean_correlation(matrix.to_numpy())
-    else:
-        replicated = data.groupby("eps").size().min() >= 2
-        shape = S.shape_test(data[metric], data.eps, degree=None if replicated else 2)
-        correlation = math.nan
-    vertex = None
-    if shape and len(matrix) >= 2 and shape.p < ALPHA and shape.quadratic_p < ALPHA:
-        v = S.bootstrap_vertex(matrix.to_numpy(), matrix.columns.to_numpy(dtype=float))
-        if matrix.columns.min() < v.at < matrix.columns.max() and interior_extremum(matrix, v.kind):
-            vertex = v
-    dropped = len(data) - matrix.size if len(matrix) >= 2 else 0
-    return Curve(metric, shape, vertex, correlation, len(matrix), dropped)
+def _step_word(d: S.Difference, lo: float, hi: float, margin: float) -> str:
+    significant, equivalent, _ = verdict(d.diff, lo, hi, margin)
+    return ("up" if d.diff > 0 else "down") if significant else "flat" if equivalent else "unclear"
 
 
-def interior_extremum(matrix: pd.DataFrame, kind: str) -> bool:
-    """A parabola's vertex inside the span is not yet a peak: a curve that rises and flattens has one too.
-    Required as well: the highest (lowest, for a trough) mean lies at an inner ε and is above (below) the
-    means at both ends of the grid, each by a paired t-test, Holm over the two."""
-    means = matrix.mean(axis=0).to_numpy()
-    j = int(np.argmax(means) if kind == "peak" else np.argmin(means))
-    if j in (0, len(means) - 1):
-        return False
-    sign = 1 if kind == "peak" else -1
-    tests = [S.paired_t(matrix.iloc[:, j].to_numpy(), matrix.iloc[:, end].to_numpy()) for end in (0, -1)]
-    return all(sign * d.diff > 0 and p < ALPHA for d, p in zip(tests, S.holm([d.p for d in tests])))
+def shape(trials: pd.DataFrame, metric: str, margin: float) -> Shape:
+    """Steps between neighbouring ε, paired by seed; a trend word needs the linear contrast significant over
+    seeds *and* no step significantly the other way (a V on an uneven grid has a linear component too)."""
+    matrix = seed_matrix(trials[["eps", "seed", metric]].dropna(), metric)
+    if len(matrix) < 2 or matrix.shape[1] < 2:
+        return Shape(metric, 0)
+    levels = matrix.columns.to_numpy(dtype=float)
+    k = len(levels) - 1
+    steps = []
+    for j in range(k):
+        d = S.paired_t(matrix.iloc[:, j + 1].to_numpy(), matrix.iloc[:, j].to_numpy())
+        lo, hi = S.adjusted(d, k)
+        steps.append(Step(levels[j], levels[j + 1], d.diff, lo, hi, S.bonferroni(d.p, k),
+                          _step_word(d, lo, hi, margin)))
+    trend = S.contrast_test(matrix.to_numpy(), levels) if len(levels) >= 3 else None
+    word = ""
+    if trend is not None and trend.p < ALPHA:
+        against = "down" if trend.diff > 0 else "up"
+        word = "" if any(s.word == against for s in steps) else ("rises" if trend.diff > 0 else "falls")
+    return Shape(metric, len(matrix), tuple(steps), trend, word, _extremum(steps, matrix.mean(axis=0)))
 
 
-def shape_words(c: Curve) -> str:
-    """What the tests say of the shape; "rises"/"falls" only on a significant linear term."""
-    s = c.shape
-    if s is None:
-        return "shape not tested (one ε, or no residual degrees of freedom)"
-    test = f"{'seed-blocked' if s.blocked else 'unblocked'} F({s.df1}, {s.df2}) = {s.f:.3g}, p = {s.p:.2g}"
-    if c.dropped:
-        test += f", {c.dropped} trials of seeds missing an ε left out"
-    if s.p >= ALPHA:
-        return f"no effect of ε detected ({test})"
-    trend = ""
-    if s.linear_p < ALPHA:
-        trend = f"{'rises' if s.linear_t > 0 else 'falls'} with ε overall (linear term p = {s.linear_p:.2g})"
-    if c.vertex is not None:
-        v = c.vertex
-        where = (f"a {v.kind} near ε ≈ {v.at:.3f} (95 % bootstrap CI over seeds {v.lo:.3f}–{v.hi:.3f}, from the "
-                 f"{v.inside:.0%} of resamples with a {v.kind} inside the span; quadratic term p = {s.quadratic_p:.2g})")
-        return f"{test}: {where}" + (f"; {trend}" if trend else "")
-    if s.quadratic_p < ALPHA:
-        where = ("no peak or trough within the grid (the fitted vertex lies outside the span, or the extreme "
-                 "mean is not beyond both ends by paired tests)") if c.blocks >= 2 else \
-            "the vertex is not located (no seeds repeat across ε to resample)"
-        curved = f"curved (quadratic term p = {s.quadratic_p:.2g}); {where}"
-        return f"{test}: {curved}" + (f"; {trend}" if trend else "")
-    if trend:
-        return f"{test}: {trend}, no curvature detected"
-    return f"{test}: ε matters, but neither a linear nor a quadratic trend is significant"
+def _extremum(steps: list[Step], means: pd.Series) -> str:
+    """A peak (trough) only between a significant step up (down) and a later significant step down (up) with
+    nothing significant between them: the extreme lies between the first step's start and the second's end,
+    and the grid cannot place it finer."""
+    moves = [(j, st.word) for j, st in enumerate(steps) if st.word in ("up", "down")]
+    for (i, a), (j, b) in zip(moves, moves[1:]):
+        if a != b:
+            kind = "peak" if a == "up" else "trough"
+            inner = means.iloc[i + 1:j + 1]
+            at = inner.idxmax() if kind == "peak" else inner.idxmin()
+            return (f"a {kind} between ε = {steps[i].lo_eps:g} and {steps[j].hi_eps:g} "
+                    f"({'highest' if kind == 'peak' else 'lowest'} mean at {at:g})")
+    return ""
 
 
-def shape_short(c: Curve) -> str:
-    """shape_words without the statistics, for the opening paragraph."""
-    s = c.shape
-    if s is None:
-        return "its shape is not tested"
-    if s.p >= ALPHA:
-        return f"no effect of ε is detected (p = {s.p:.2g})"
-    if c.vertex is not None:
-        v = c.vertex
-        places = next((d for d in (2, 3, 4) if f"{v.lo:.{d}f}" != f"{v.hi:.{d}f}"), 4)  # a narrow CI shows its width
-        return f"a {v.kind} near ε ≈ {v.at:.{places}f} (bootstrap 95 % CI {v.lo:.{places}f}–{v.hi:.{places}f})"
-    trend = f"it {'rises' if s.linear_t > 0 else 'falls'} with ε" if s.linear_p < ALPHA else ""
-    if s.quadratic_p < ALPHA:
-        return (f"{trend} overall and is curved" if trend else "it is curved") + \
-            (", with no peak or trough within the grid" if c.blocks >= 2 else "")
-    if trend:
-        return trend
-    return "ε matters, without a linear or quadratic trend"
+def step_words(sh: Shape, metric: str) -> str:
+    """"up from 0 to 0.05, flat from 0.05 to 0.1, …" with each step's difference and adjusted CI."""
+    s, dg, unit = scale(metric), digits(metric), diff_unit(metric)
+    return ", ".join(f"{st.word} from {st.lo_eps:g} to {st.hi_eps:g} ({st.diff * s:+.{dg}f} "
+                     f"[{st.lo_adj * s:+.{dg}f}, {st.hi_adj * s:+.{dg}f}] {unit})" for st in sh.steps)
+
+
+def shape_words(sh: Shape) -> str:
+    """What the tests say of the shape, for the shape section."""
+    if not sh.seeds:
+        return "shape not tested (no two seeds present at every ε)"
+    text = step_words(sh, sh.metric)
+    if sh.trend is not None:
+        t = sh.trend
+        if sh.trend_word:
+            text += f"; it {sh.trend_word} with ε overall (linear contrast over seeds, p = {t.p:.2g})"
+        elif t.p < ALPHA:
+            text += (f"; no overall trend: the linear contrast is significant (p = {t.p:.2g}) but a step goes the "
+                     "other way")
+        else:
+            text += f"; no overall trend shown (linear contrast over seeds, p = {t.p:.2g})"
+    if sh.extremum:
+        text += f"; {sh.extremum}"
+    return text
 
 
 # ---------------------------------------------------------------- over time
 
 def onset_tests(trials: pd.DataFrame) -> pd.DataFrame:
     """Per ε ≠ 0 against ε = 0: the onset epoch by a permutation test (sign flips over shared seeds, else
-    relabelling; exact up to 2¹⁶ rearrangements), Holm over ε. Integer epochs with ties make a t-test's p
-    unreliable at five seeds."""
+    relabelling; exact up to 2¹⁶ rearrangements), Holm over ε; no p where the smallest p the test can give is
+    above α (five seeds: 0.0625). Integer epochs with ties make a t-test's p unreliable at few seeds."""
     others = sorted(set(trials.eps) - {0.0}) if (trials.eps == 0.0).any() else []
     rows = []
     for eps in others:
@@ -203,13 +220,14 @@ def onset_tests(trials: pd.DataFrame) -> pd.DataFrame:
         if len(shared) >= 2:
             row.update(method="sign flips over shared seeds", n=len(shared), diff=(a[shared] - b[shared]).mean(),
                        p=S.permutation_paired(a[shared].to_numpy(), b[shared].to_numpy()),
-                       p_min=2 / 2 ** len(shared))
+                       p_min=S.smallest_p_paired(a[shared].to_numpy(), b[shared].to_numpy()))
         elif len(a) >= 2 and len(b) >= 2:
             row.update(method="relabelling, unpaired", n=len(a), diff=a.mean() - b.mean(),
                        p=S.permutation_independent(a.to_numpy(), b.to_numpy()),
-                       p_min=2 / math.comb(len(a) + len(b), len(a)))
+                       p_min=S.smallest_p_independent(a.to_numpy(), b.to_numpy()))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["eps", "method", "n", "mean", "mean_zero", "diff", "p", "p_min"])
+    frame.loc[frame.p_min > ALPHA, "p"] = np.nan  # a test that cannot reject is described, not run
     tested = frame.p.notna()
     frame["p_holm"] = np.nan
     if tested.any():

@@ -1,6 +1,6 @@
-"""reports/README.md: the answer first, then the protocol, the tables, the tests behind each word, the plots.
+"""reports/README.md's sections after the answer: method, protocol, the tables, the tests behind each word.
 
-Every word of direction ("higher", "rises", "equivalent") comes from a test in `analysis.py`; the
+Every word of direction ("higher", "up", "equivalent") comes from a test in `analysis.py`; the
 per-ε means are listed as they are, without words of their own.
 """
 
@@ -13,71 +13,24 @@ import optuna
 import pandas as pd
 
 from .. import __version__
-from .analysis import Curve, shape_short, shape_words
+from .analysis import Shape, shape_words
 from .plotting import seeds_label
-from .tables import CLAIMS, HEADLINE, TARGET_TRAIN, TARGET_VAL, UNITS, diff_unit, digits, scale, state_counts
-
-WIDER = {"gap", "nll_gap"}  # metrics whose "higher" reads as "wider"
-
+from .stats import Crossing
+from .tables import CLAIMS, TARGET_TRAIN, TARGET_VAL, UNITS, diff_unit, digits, scale, state_counts
 
 def _name(metric: str) -> str:
     name = UNITS[metric][0]
     return name[0].upper() + name[1:]
 
 
-def signed(row, metric, unit: bool = True) -> str:
-    """A difference with its 95 % CI where it has one, in the metric's shown unit."""
+def signed(row, metric, unit: bool = True, adjusted: bool = False) -> str:
+    """A difference with its 95 % CI (or its adjusted CI) where it has one, in the metric's shown unit."""
     s, d = scale(metric), digits(metric)
+    lo, hi = ("lo_adj", "hi_adj") if adjusted else ("lo", "hi")
     text = f"{row['diff'] * s:+.{d}f}"
-    if not pd.isna(row.get("lo")):
-        text += f" [{row['lo'] * s:+.{d}f}, {row['hi'] * s:+.{d}f}]"
+    if not pd.isna(row.get(lo)):
+        text += f" [{row[lo] * s:+.{d}f}, {row[hi] * s:+.{d}f}]"
     return f"{text} {diff_unit(metric)}" if unit else text
-
-
-def _eps_list(values) -> str:
-    values = [v if isinstance(v, str) else f"{v:g}" for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
-
-
-# ---------------------------------------------------------------- the answer
-
-def headline(comparisons: pd.DataFrame, curves: dict[str, Curve]) -> list[str]:
-    """3–5 sentences from the tests: the design, then per headline metric its direction, size and CI."""
-    tested = comparisons[comparisons.p.notna()]
-    if not len(tested):
-        return ["No ε is compared with ε = 0 yet (it needs two seeds at ε = 0 and at another ε); the shape over ε: "
-                + "; ".join(f"{UNITS[m][0]}: {shape_short(curves[m])}" for m in HEADLINE) + "."]
-    paired = tested[tested.method == "paired t"]
-    k = tested.eps.nunique()
-    if len(paired) == len(tested):
-        n = _eps_list(sorted(set(paired.n)))
-        design = (f"A seed fixes the initial weights and the batch order at every ε, so each ε is compared with ε = 0 "
-                  f"seed by seed (paired t-tests over {n} seeds, Holm-adjusted over the {k} ε within each metric); "
-                  "differences are mean [95 % CI].")
-    else:
-        design = ("Seeds are not shared across every ε, so some comparisons with ε = 0 are unpaired (Welch), as the "
-                  f"table below says per row; p-values are Holm-adjusted over the {k} ε within each metric; differences are "
-                  "mean [95 % CI].")
-    return [design] + [_metric_sentence(tested[tested.metric == m], m, curves[m]) for m in HEADLINE
-                       if (tested.metric == m).any()]
-
-
-def _metric_sentence(rows: pd.DataFrame, metric: str, c: Curve) -> str:
-    up, down = ("wider", "narrower") if metric in WIDER else ("higher", "lower")
-    margin = f"±{rows.margin.iloc[0] * scale(metric):g} {diff_unit(metric)}"
-    sig, equiv = rows.significant.astype(bool), rows.equivalent.astype(bool)
-    groups = []
-    for label, mask, why in ((f"{up} than at ε = 0", sig & (rows["diff"] > 0), ""),
-                             (f"{down} than at ε = 0", sig & (rows["diff"] < 0), ""),
-                             ("equivalent to ε = 0", ~sig & equiv, f"within {margin}"),
-                             ("inconclusive", ~sig & ~equiv, f"neither significant nor within {margin}")):
-        part = rows[mask]
-        if len(part):
-            sizes = _eps_list([signed(r, metric, unit=False) for _, r in part.iterrows()]) + f" {diff_unit(metric)}"
-            column, name = ("p_tost_holm", "TOST Holm p") if label.startswith("equivalent") else ("p_holm", "Holm p")
-            p = f"{name} {'≤' if len(part) > 1 else '='} {part[column].max():.2g}"
-            groups.append(f"{label} at ε = {_eps_list(part.eps)}: {sizes} ({why + '; ' if why else ''}{p})")
-    return f"{_name(metric)}: {'; '.join(groups)}; over ε, {shape_short(c)}."
 
 
 # ---------------------------------------------------------------- sections
@@ -100,6 +53,8 @@ def protocol_lines(study: optuna.Study, summary: pd.DataFrame, storage_url, here
         f" ECE with {proto.get('ece_bins')} equal-width bins",
         f"- sampling: {proto.get('sampling')}; study made by sweep {proto.get('sweep_version')}, this report by sweep "
         f"{__version__}" + (f"; storage `{here(mask_url(storage_url))}`" if storage_url else ""),
+        f"- primary comparison: {UNITS[proto.get('primary') or 'gap'][0]} against ε = 0"
+        + ("" if proto.get("primary") else " (the default: this study was made before the primary was recorded)"),
         f"- equivalence margins: ±{margin['pp'] * 100:g} pp (accuracies, gap, ECE), ±{margin['nats']:g} nats (NLL, "
         "NLL gap), " + ("fixed with the study before its first trial" if recorded else
                         "the defaults: this study was made before margins were recorded with it"),
@@ -118,69 +73,117 @@ def _pm(row, metric) -> str:
 
 def results_table(summary: pd.DataFrame) -> list[str]:
     lines = ["## Per-ε results (mean ± 95 % CI half-width over seeds, t-interval; one seed: the value alone)", "",
-             "| ε | n | train acc % | val acc % | gap (pp) | val NLL | NLL gap | ECE % |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| ε | n | train acc % | val acc % | gap (pp) | val NLL | NLL gap | ECE % | confidence − accuracy (pp) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for _, r in summary.iterrows():
         n = f"{int(r.n)}" + (" (one seed)" if r.n == 1 else "")
         lines.append(f"| {r.eps:g} | {n} | {_pm(r, 'train_acc')} | {_pm(r, 'val_acc')} | {_pm(r, 'gap')} | "
-                     f"{_pm(r, 'val_nll')} | {_pm(r, 'nll_gap')} | {_pm(r, 'val_ece')} |")
+                     f"{_pm(r, 'val_nll')} | {_pm(r, 'nll_gap')} | {_pm(r, 'val_ece')} | {_pm(r, 'val_sce')} |")
     return lines + [""]
 
 
-def comparison_section(comparisons: pd.DataFrame, curves: dict[str, Curve], target: float) -> list[str]:
+def method_lines(comparisons: pd.DataFrame, primary: str, n0: int | None, declared: bool = True) -> list[str]:
+    """How the answer was reached and what limits it, after the answer itself."""
+    tested = comparisons[comparisons.p.notna()]
+    if not len(tested):
+        return []
+    k, seeds = tested.eps.nunique(), _seeds(tested)
+    test = (f"Stein's two-stage paired t (the SD of the first {n0} seeds, t on {n0 - 1} degrees of freedom, so the "
+            "intervals stay exact although the number of seeds was chosen from the data)") if n0 else "paired t"
+    lines = ["## Method and caveats", "",
+             f"- A seed fixes the initial weights and the batch order at every ε, so each ε is compared with ε = 0 "
+             f"seed by seed ({test}, over {seeds} seeds). The seed, not the rerun, is the unit of replication: a "
+             "rerun on the same kind of CPU repeats every trial bit for bit.",
+             f"- Primary comparison, " + ("fixed with the study before its first trial" if declared else
+                                          "the question's own (this study was made before a primary was recorded)")
+             + f": {UNITS[primary][0]} against ε = 0, one family of {k} comparisons. Every other metric is secondary, each its own family of {k}; no "
+             "adjustment runs across families, so read a secondary verdict as support, not as a second answer.",
+             f"- Each verdict is read off the Bonferroni-adjusted 95 % interval shown beside it (the (1 − 0.05/{k}) "
+             "interval): it excludes 0 exactly when the Bonferroni p is below 0.05, and *equivalent* means it lies "
+             "inside the margin (two one-sided tests at 0.025 each, adjusted the same way: stricter than the usual "
+             "90 % rule). Unadjusted 95 % intervals are in the tables below and `comparisons.csv` for reference.",
+             "- Shapes come from steps between neighbouring ε, paired and adjusted the same way; a trend word needs "
+             "the linear contrast to be significant against its own spread over seeds and no step against it; a "
+             "peak or trough is placed only between the grid points that bracket it.", ""]
+    return lines
+
+
+def _seeds(tested: pd.DataFrame) -> str:
+    values = sorted({int(n) for n in tested.n})
+    return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+
+def comparison_section(comparisons: pd.DataFrame, target: float) -> list[str]:
     lines = ["## Each ε against ε = 0", ""]
     if not len(comparisons):
         return lines + ["No ε = 0 trials, or no other ε: nothing to compare against.", ""]
     if comparisons.p.isna().all():
         return lines + ["Not tested: every ε compared, or ε = 0, has a single seed (no spread to test).", ""]
     lines += ["Paired t-test over the seeds that ε and ε = 0 share (Welch's where fewer than two are shared), "
-              "two-sided; Holm's adjustment over the ε compared, per metric; **significant** when the adjusted "
-              "p < 0.05. Equivalence: two one-sided tests (TOST) against the margin, Holm-adjusted the same way; "
-              "**equivalent** when that p < 0.05 (unadjusted, this is the 90 % CI lying inside ±margin). Neither: "
-              "inconclusive. The CIs shown are unadjusted 95 % intervals. The "
-              f"last column is the seeds that would make the 95 % CI half-width {target:g} × the margin, from the "
-              "observed SD of the per-seed differences (planning, not a test).", "",
-              "| metric | ε | test | n | difference [95 % CI] | p | Holm p | TOST Holm p | verdict | seeds for "
-              f"±{target:g}·margin |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "two-sided. The verdict is read off the Bonferroni-adjusted 95 % CI over the ε of its metric (the "
+              "primary metric is one family; each secondary metric its own). The TOST p is unadjusted, for "
+              f"reference. The last column is the seeds that would make the adjusted half-width {target:g} × the "
+              "margin at the observed SD of the per-seed differences (planning, not a test).", "",
+              "| metric | family | ε | test | n | difference [95 % CI] | adjusted CI | p | Bonferroni p | TOST p | "
+              f"verdict | seeds for ±{target:g}·margin |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in comparisons.iterrows():
         name = f"{UNITS[r.metric][0]} ({diff_unit(r.metric)})"
         if pd.isna(r.p):
-            lines.append(f"| {name} | {r.eps:g} | – | {r.n} / {r.n_zero} | {signed(r, r.metric)} | – | – | – | "
-                         f"{r.note} | – |")
+            lines.append(f"| {name} | {r.family} | {r.eps:g} | – | {r.n} / {r.n_zero} | {signed(r, r.metric)} | – | – "
+                         f"| – | – | {r.note} | – |")
             continue
         verdict = f"**{r.verdict}**" if r.significant or r.equivalent else r.verdict
         seeds = "–" if pd.isna(r.seeds_for_target) else f"{int(r.seeds_for_target)}"
         note = f" ({r.note})" if r.note else ""
-        lines.append(f"| {name} | {r.eps:g} | {r.method} | {int(r.n)} | {signed(r, r.metric)} | {r.p:.2g} | "
-                     f"{r.p_holm:.2g} | {r.p_tost_holm:.2g} | {verdict}{note} | {seeds} |")
-    lines += ["", "Which analysis, and why (the correlation of the seeds' values across ε: the higher it is, the more "
-              "of the spread the seed explains and the more pairing narrows the CIs):", ""]
-    for metric, c in curves.items():
-        rows = comparisons[(comparisons.metric == metric) & comparisons.p.notna()]
-        methods = ", ".join(sorted(set(rows.method))) or "none"
-        corr = "no seed present at every ε" if math.isnan(c.correlation) else \
-            f"mean correlation across ε {c.correlation:.2f} over {c.blocks} seeds present at every ε"
-        lines.append(f"- {UNITS[metric][0]}: {methods}; {corr}")
+        adj = f"[{r.lo_adj * scale(r.metric):+.{digits(r.metric)}f}, {r.hi_adj * scale(r.metric):+.{digits(r.metric)}f}]"
+        lines.append(f"| {name} | {r.family} | {r.eps:g} | {r.method} | {int(r.n)} | {signed(r, r.metric)} | {adj} | "
+                     f"{r.p:.2g} | {r.p_adj:.2g} | {r.p_tost:.2g} | {verdict}{note} | {seeds} |")
     return lines + [""]
 
 
-def findings(summary: pd.DataFrame, curves: dict[str, Curve]) -> list[str]:
+def findings(summary: pd.DataFrame, shapes: dict[str, Shape], correlations: dict[str, float]) -> list[str]:
     lines = ["## The shape over ε", "",
-             "The means per ε as measured, then what the tests say of their shape: an F-test of any ε effect in a "
-             "model with the seed as a block (where seeds repeat), and its linear and quadratic terms for the actual "
-             "ε spacing (orthogonal polynomials); a peak or trough is located only where the quadratic term is "
-             "significant, the fitted vertex lies inside the span, and the extreme mean sits at an inner ε beyond "
-             "both ends of the grid (paired tests), with a bootstrap CI over seeds. Without a significant test the "
-             "means are not called "
-             "rising, falling or different.", ""]
+             "The means per ε as measured, then the steps between neighbouring ε (paired by seed, "
+             "Bonferroni-adjusted over the steps of one metric): *up* or *down* where the adjusted CI excludes 0, "
+             "*flat* where it lies inside the margin, *unclear* otherwise. The pairing pays where a seed's values "
+             "correlate across ε (the mean correlation is given).", ""]
     if len(summary) < 2:
         return lines + ["- Only one ε in this study: nothing to compare yet.", ""]
-    for metric, c in curves.items():
+    for metric, sh in shapes.items():
         means = summary[f"{metric}_mean"].to_numpy() * scale(metric)
         values = ", ".join(f"{v:.{digits(metric)}f} (ε = {e:g})" for e, v in zip(summary.eps, means) if not np.isnan(v))
-        lines.append(f"- {_name(metric)} ({UNITS[metric][1]}): {values}; {shape_words(c)}.")
+        corr = correlations.get(metric, math.nan)
+        corr = "" if math.isnan(corr) else f" (seed correlation across ε {corr:.2f})"
+        lines.append(f"- {_name(metric)} ({UNITS[metric][1]}): {values}; {shape_words(sh)}{corr}.")
     lines += ["- Smoothed losses are not comparable across ε (their floor H(q) rises with ε); compare NLL instead."]
     return lines + claims_lines(summary) + [""]
+
+
+def calibration_lines(summary: pd.DataFrame, crossing: Crossing | None) -> list[str]:
+    """Over- and under-confidence per ε, where the seeds cross from one to the other, and what that says of ECE."""
+    if "val_sce_mean" not in summary or summary.val_sce_mean.isna().all():
+        return []
+    lines = ["## Calibration: over- or under-confident", "",
+             "Signed calibration error: mean confidence − accuracy on the validation images at the last epoch, from "
+             "the reliability bins (positive: over-confident). ECE sums the same per-bin gaps without their sign, "
+             "so it is at least |signed error| and can only approach 0 where the signed error does.", ""]
+    for _, r in summary.iterrows():
+        ci = "" if math.isnan(r.val_sce_ci_lo) else f" [{r.val_sce_ci_lo * 100:+.2f}, {r.val_sce_ci_hi * 100:+.2f}]"
+        lines.append(f"- ε = {r.eps:g}: {r.val_sce_mean * 100:+.2f} pp{ci} (95 % CI over seeds); ECE "
+                     f"{r.val_ece_mean * 100:.2f} %")
+    if crossing is not None and crossing.seeds:
+        if crossing.crossing:
+            at = crossing.at
+            ci = "" if math.isnan(at.lo) else f", 95 % t-interval over those seeds [{at.lo:.3f}, {at.hi:.3f}]"
+            where = f", every crossing between ε = {crossing.lo_eps:g} and {crossing.hi_eps:g}" \
+                if not math.isnan(crossing.lo_eps) else ", in different grid intervals"
+            lines += ["", f"- {crossing.crossing} of {crossing.seeds} seeds change sign once along the grid{where}; "
+                          f"by linear interpolation between the bracketing grid points each seed crosses 0 at "
+                          f"ε ≈ {at.mean:.3f} on average{ci}. The interpolation assumes the signed error is linear "
+                          "between grid points. The grid cannot place ECE's minimum more finely than between its grid points."]
+        else:
+            lines += ["", f"- No seed's signed error changes sign exactly once along the grid ({crossing.seeds} seeds)."]
+    return lines + [""]
 
 
 def claims_lines(summary: pd.DataFrame) -> list[str]:

@@ -39,13 +39,15 @@ def mean_ci(ax, trials, summary, metric, label, color, grid, seed_lines=False):
         ax.plot(xs, np.polyval(coef, xs), color=color, label=f"{label}: trend (polynomial fit)")
 
 
-def plot_differences(comparisons, path) -> bool:
-    """Per headline metric, each ε minus ε = 0 with its 95 % CI, the zero line and the equivalence margin."""
+def plot_differences(comparisons, path, primary: str = "gap") -> bool:
+    """Per headline metric, each ε minus ε = 0 with the adjusted CI its verdict is read off, the zero line and the
+    equivalence margin; the primary metric first."""
     tested = comparisons[comparisons.metric.isin(HEADLINE) & comparisons.p.notna()]
     if not len(tested):
         return False
-    fig, axes = plt.subplots(1, len(HEADLINE), figsize=(4.2 * len(HEADLINE), 4))
-    for ax, metric in zip(axes, HEADLINE):
+    metrics = [primary] + [m for m in HEADLINE if m != primary]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4))
+    for ax, metric in zip(axes, metrics):
         rows = tested[tested.metric == metric]
         s, name = scale(metric), UNITS[metric][0]
         if len(rows):
@@ -53,18 +55,18 @@ def plot_differences(comparisons, path) -> bool:
             ax.axhspan(-m, m, color="C2", alpha=0.12, label=f"equivalence margin ±{m:g} {diff_unit(metric)}")
             ax.axhline(0, color="k", lw=0.8)
             sig = rows.significant.astype(bool)
-            for mask, marker, label in ((sig, "o", "significant (Holm)"), (~sig, "o", "not significant")):
+            for mask, label in ((sig, "significant"), (~sig, "not significant")):
                 r = rows[mask]
-                ax.errorbar(r.eps, r["diff"] * s, yerr=[(r["diff"] - r.lo) * s, (r.hi - r["diff"]) * s],
-                            marker=marker, mfc="C0" if label.startswith("sig") else "white", color="C0",
-                            ls="none", capsize=4, label=f"{label}: difference, 95 % CI" if len(r) else None)
+                ax.errorbar(r.eps, r["diff"] * s, yerr=[(r["diff"] - r.lo_adj) * s, (r.hi_adj - r["diff"]) * s],
+                            marker="o", mfc="C0" if label == "significant" else "white", color="C0",
+                            ls="none", capsize=4, label=f"{label}: difference, adjusted 95 % CI" if len(r) else None)
             ax.set_xticks(sorted(rows.eps))
-            method = ", ".join(sorted(set(rows.method.dropna())))
-            style(ax, f"{name}: ε minus ε = 0 ({method})", f"difference ({diff_unit(metric)})")
+            role = "primary" if metric == primary else "secondary"
+            style(ax, f"{name} ({role}): ε minus ε = 0", f"difference ({diff_unit(metric)})")
         else:
             ax.axis("off")
-    fig.suptitle("Each ε against ε = 0: differences with 95 % CIs; the shaded band is the equivalence margin",
-                 fontweight="bold")
+    fig.suptitle("Each ε against ε = 0: differences with Bonferroni-adjusted 95 % CIs (over the ε of one metric); "
+                 "the shaded band is the equivalence margin", fontweight="bold")
     save(fig, path)
     return True
 

@@ -45,7 +45,11 @@ def plot_overfitting_over_time(epochs, path):
 
 
 def plot_calibration(trials, summary, epochs, path, grid):
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(16, 4.5))
+    mean_ci(a0, trials, summary, "val_sce", "confidence − accuracy", "C3", grid, seed_lines=True)
+    a0.axhline(0, color="k", lw=0.8)
+    style(a0, "Signed calibration error: above 0 over-confident,\nbelow 0 under-confident", "confidence − accuracy "
+          "(pp)", percent=True, symbol=" pp")
     mean_ci(a1, trials, summary, "val_ece", "validation ECE", "C5", grid)
     style(a1, "Expected calibration error at the last epoch (15 bins)", "ECE (%)", percent=True)
     last = epochs[epochs.epoch == epochs.epoch.max()]

@@ -1,24 +1,42 @@
-"""The README as a whole: the answer, the run, the tables, overfitting over time, the plots."""
+"""The README as a whole: the answer, method, the run, the tables, calibration, over time, the plots."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import optuna
 import pandas as pd
 
-from .analysis import Curve, onset_tests
-from .markdown import comparison_section, findings, headline, protocol_lines, results_table, signed
+from .analysis import Shape, onset_tests
+from .answer import answer_prose, verdict_table
+from .markdown import (calibration_lines, comparison_section, findings, method_lines, protocol_lines, results_table,
+                       signed)
 from .paths import portable_paths
-from .stats import seeds_for_halfwidth
-from .tables import RISE_NOISE
+from .stats import Crossing, mean_correlation
+from .tables import RISE_NOISE, seed_matrix
 
-PLOTS = (("differences_vs_zero", "The answer: each ε minus ε = 0, per headline metric, with the equivalence margin"),
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the text is written from, computed once by `write_report`."""
+    trials: pd.DataFrame
+    summary: pd.DataFrame
+    comparisons: pd.DataFrame
+    shapes: dict[str, Shape]
+    crossing: Crossing | None
+    margin: dict
+    recorded: bool  # margins recorded with the study
+    primary: str
+    first_stage: int | None  # Stein's first stage, where `--until-precise` ran
+
+PLOTS = (("differences_vs_zero", "The answer: each ε minus ε = 0, per headline metric, with the interval each "
+                                 "verdict is read off and the equivalence margin"),
          ("gap_vs_epsilon", "Train − validation gap against ε, one line per seed"),
          ("accuracy_vs_epsilon", "Accuracy against ε, with the claimed region"),
          ("overfitting_over_time", "Overfitting over time: validation NLL, accuracies and gaps per epoch"),
          ("loss_vs_epsilon", "Validation NLL and smoothed loss against ε"),
-         ("calibration", "Calibration: ECE and reliability diagrams"))
+         ("calibration", "Calibration: over- or under-confidence, ECE and reliability diagrams"))
 
 
 def _duration(seconds: float) -> str:
@@ -49,19 +67,19 @@ def run_lines(study: optuna.Study, trials: pd.DataFrame) -> list[str]:
     return lines
 
 
-def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve], margin, recorded, storage_url,
-                  cwd: str | os.PathLike = "/", target: float = 0.5, plots=PLOTS) -> str:
+def render_readme(study, a: Analysis, storage_url, cwd: str | os.PathLike = "/", target: float = 0.5,
+                  plots=PLOTS) -> str:
     from ..storage import recorded_commands
 
     here = lambda text: portable_paths(text, cwd)  # noqa: E731
-    lines = [f"# Label smoothing and overfitting: study `{study.study_name}`", "",
-             "Question: how does label smoothing (ε) change the train/validation gap of a fixed CNN on CIFAR-10?", ""]
+    trials, summary = a.trials, a.summary
+    lines = [f"# Label smoothing and overfitting: study `{study.study_name}`", ""]
     if len(trials):
-        lines += ["## The answer", "", " ".join(headline(comparisons, curves)), ""]
-        if (state := precision_state(study, trials)) is not None:
-            lines += [f"Run with `--until-precise`: a seed for every ε is added while any headline CI is wider than "
-                      f"±{state[0].target_pp:g} pp (NLL gap ±{state[0].target_nats:.3g} nats); {state[2]}.", ""]
-    lines += protocol_lines(study, summary, storage_url, here, margin, recorded) + run_lines(study, trials) + [""]
+        lines += ["## The answer", "", answer_prose(a.comparisons, summary, a.primary, a.crossing), ""]
+        lines += verdict_table(a.comparisons, a.primary) + [""]
+        declared = "primary" in study.user_attrs.get("protocol", {})
+        lines += method_lines(a.comparisons, a.primary, a.first_stage, declared)
+    lines += protocol_lines(study, summary, storage_url, here, a.margin, a.recorded) + run_lines(study, trials) + [""]
     commands = [here(c) for c in recorded_commands(study)]
     if commands:
         lines += ["Made by these commands, in order:", "", "```", *commands, "python -m sweep report", "```", ""]
@@ -69,76 +87,64 @@ def render_readme(study, trials, summary, comparisons, curves: dict[str, Curve],
         return "\n".join(lines + ["No complete trial yet.", ""])
     if summary.n.max() < 2:
         lines += ["One seed per ε: no confidence intervals, and no significance test.", ""]
-    lines += precision_section(study, trials, comparisons)
-    lines += results_table(summary) + comparison_section(comparisons, curves, target) + findings(summary, curves)
-    lines += onset_section(trials, summary, comparisons) + ["## Plots", ""]
+    lines += precision_section(study, trials)
+    correlations = {}
+    for metric in a.shapes:
+        matrix = seed_matrix(trials[["eps", "seed", metric]].dropna(), metric)
+        correlations[metric] = mean_correlation(matrix.to_numpy()) if len(matrix) >= 2 else float("nan")
+    lines += results_table(summary) + comparison_section(a.comparisons, target)
+    lines += findings(summary, a.shapes, correlations) + calibration_lines(summary, a.crossing)
+    lines += onset_section(trials, summary, a.comparisons) + ["## Plots", ""]
     for name, caption in plots:
         lines += [f"### {caption}", "", f"![{caption}]({name}.png)", ""]
-    lines += ["Tables: `trials.csv` (one row per trial, with its onset epoch, NLL rise and noise, and stopped "
-              "accuracy), `epochs.csv` (trial × epoch), `summary.csv` (per ε), `comparisons.csv` (each ε against "
-              "ε = 0, in the metrics' raw units: accuracies as fractions).", ""]
+    lines += ["Tables: `trials.csv` (one row per trial, with its onset epoch, NLL rise and noise, signed calibration "
+              "error and stopped accuracy), `epochs.csv` (trial × epoch), `summary.csv` (per ε), `comparisons.csv` "
+              "(each ε against ε = 0, in the metrics' raw units: accuracies as fractions; `lo`, `hi` the unadjusted "
+              "95 % CI, `lo_adj`, `hi_adj` the interval each verdict is read off).", ""]
     return "\n".join(lines)
 
 
-def precision_state(study, trials: pd.DataFrame):
-    """Where `--until-precise` left the study: (rule, widths, why it stopped), or None if it never ran."""
-    from ..precision import METRICS, Rule, decide, widths
-
-    recorded = study.user_attrs.get("until_precise")
-    if recorded is None or not len(trials):
-        return None
-    rule = Rule(recorded["target_pp"], recorded["target_nats"], recorded["max_trials"])
-    epsilons, seeds = trials.eps.nunique(), trials.seed.nunique()
-    ws = widths({(r.eps, int(r.seed)): {m: r[m] for m in METRICS} for _, r in trials.iterrows()}, rule)
-    action = decide(ws, rule, epsilons * seeds, epsilons, 0).action
-    why = {"precise": f"it stopped on precision: every headline CI fits its target, with {seeds} seeds per ε",
-           "cap": f"it stopped on the cap, with {seeds} seeds per ε: another block would pass --max-trials "
-                  f"{rule.max_trials}",
-           "add": "it has not stopped yet: the next block is due, or cells are still running (rerun the same "
-                  "command)"}[action]
-    return rule, ws, why
-
-
-def precision_section(study, trials: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
-    """How `--until-precise` ran: the rule, the blocks it added, why it stopped, and each comparison's width."""
-    from ..precision import METRICS, NAMES
-
-    state = precision_state(study, trials)
-    if state is None:
-        return []
-    rule, ws, why = state
+def precision_section(study, trials: pd.DataFrame) -> list[str]:
+    """How `--until-precise` ran: Stein's rule, what the first stage asked for, and where the study stands."""
     attrs = study.user_attrs
-    base = attrs["until_precise"]["base_trials"]
-    grid = len(attrs["until_precise"].get("epsilons") or trials.eps.unique())  # the grid, not the ε that finished
-    added = sorted(int(s) for s in trials.seed.unique() if int(s) >= base // grid)
-    lines = ["## Seeds added until precise", "",
-             f"Run with `--until-precise`: after the first {base} trials, one seed for every ε was added at a time "
-             "while any headline comparison with ε = 0 had a 95 % CI half-width above ±"
-             f"{rule.target_pp:g} pp (NLL gap: ±{rule.target_nats:.3g} nats), adding no block past "
-             f"{rule.max_trials} trials. The rule looks at the half-widths alone (the SD of the paired differences "
-             "and the number of seeds), never at an estimate's sign or p-value, so it cannot stop on a result it "
-             "likes. The tests below stay approximately valid: stopping when the SD happens to be small biases it "
-             "a little low at the stop, so the deciding CI covers somewhat less than its nominal 95 %.", "",
-             f"- seed blocks added: {len(added)}" + (": " + "; ".join(
-                 _block_words(attrs.get(f"block:{seed:05d}", {}), seed) for seed in added) if added else ""),
-             f"- {why}", "",
-             "| comparison with ε = 0 | ε | seeds | 95 % CI half-width | target | fits | seeds for the target |",
-             "|---|---|---|---|---|---|---|"]
-    for w in ws:
-        row = comparisons[(comparisons.metric == w.metric) & (comparisons.eps == w.eps)]
-        sd = row.sd_diff.iloc[0] * (100 if METRICS[w.metric] == "pp" else 1) if len(row) else float("nan")
-        need = seeds_for_halfwidth(sd, w.target) if pd.notna(sd) else None
-        lines.append(f"| {NAMES[w.metric]} ({METRICS[w.metric]}) | {w.eps:g} | {w.seeds} | ±{w.halfwidth:.3g} | "
-                     f"±{w.target:.3g} | {'yes' if w.ratio <= 1 else 'no'} | {need if need else '–'} |")
-    return lines + ["", "The last column is planning, not a test: the seeds a CI that narrow would take at the observed "
-                        "SD of the paired differences.", ""]
-
-
-def _block_words(record: dict, seed: int) -> str:
-    from ..precision import Width
-
-    w = record.get("widest")
-    return f"seed {seed} (decided on {Width(**w).text()})" if w else f"seed {seed}"
+    recorded = attrs.get("until_precise")
+    if recorded is None or not len(trials):
+        return []
+    grid = len(recorded.get("epsilons") or trials.eps.unique())
+    seeds = trials.seed.nunique()
+    lines = ["## Seeds set by the first stage (`--until-precise`)", ""]
+    if recorded.get("procedure") != "stein":
+        return lines + [f"This study was extended by an earlier sequential rule (before sweep 0.5.0), to {seeds} seeds "
+                        "per ε: its intervals are ordinary paired t-intervals and cover somewhat less than their "
+                        "nominal level, since the stopping looked at the SD along the way.", ""]
+    n0, cap = recorded["first_stage_seeds"], recorded["max_trials"] // grid
+    plan = attrs.get("precise_plan") or {}
+    needed = plan.get("needed")
+    lines += [f"Stein's two-stage rule: the first {n0} seeds per ε are the first stage; the SD of each targeted "
+              f"comparison's paired differences over them sets, once, the seeds its Bonferroni-adjusted 95 % interval "
+              f"needs to be at most ±{recorded['target_pp']:g} pp"
+              + (f" (NLL gap ±{recorded['target_nats']:.3g} nats)" if "nll_gap" in recorded["metrics"] else "")
+              + f"; the study takes the most any of them needs, at most {cap} seeds per ε (`--max-trials "
+              f"{recorded['max_trials']}`). Targeted: {', '.join(recorded['metrics'])}. Every comparison with ε = 0 "
+              f"in this report uses the first-stage SD with t on {n0 - 1} degrees of freedom, so its coverage does not "
+              "depend on how the number of seeds fell; the per-ε intervals, the steps along the grid and the "
+              "calibration intervals are ordinary t-intervals over the seeds run.", ""]
+    if not plan:
+        return lines + [f"- No plan yet: the first stage is still running ({seeds} seeds per ε so far).", ""]
+    if needed is None:
+        return lines + ["- No plan: the first stage gives no SD for any targeted comparison.", ""]
+    if plan.get("action") == "precise" and needed <= n0:
+        state = "the first stage was precise enough: no seed added"
+    else:
+        state = ("complete" if seeds >= min(needed, cap) else f"not finished: {seeds} of {min(needed, cap)} seeds "
+                 "per ε done (rerun the same command to go on)")
+    lines += [f"- Plan: {needed} seeds per ε" + (f", capped at {cap}" if needed > cap else "") + f"; {state}.", "",
+              "| targeted comparison | ε | first-stage seeds | first-stage SD | seeds needed |", "|---|---|---|---|---|"]
+    for n in plan.get("needs", []):
+        unit = "pp" if n["metric"] != "nll_gap" else "nats"
+        sd = "–" if n["needed"] is None else f"{n['sd']:.3g} {unit}"
+        lines.append(f"| {n['metric']} | {n['eps']:g} | {n['seeds']} | {sd} | {n['needed'] or '–'} |")
+    return lines + [""]
 
 
 def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
@@ -157,17 +163,20 @@ def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.D
                      f"last epoch {g.last_epoch.max():g}); mean rise {r.nll_rise_mean:.3f} nats; {rises} of {judged} "
                      f"seeds rise beyond their noise (median noise {g.nll_noise.median():.3f} nats).")
     onsets = onset_tests(trials)
-    if onsets.p.notna().any():
-        parts = [f"ε = {r.eps:g}: {r['diff']:+.1f} epochs, p = {r.p:.2g} ({r.method}, whose p cannot fall below "
-                 f"{r.p_min:.2g} here), Holm p = {r.p_holm:.2g}" for _, r in onsets[onsets.p.notna()].iterrows()]
-        lines += ["", "- Onset against ε = 0, by permutation tests of the onset epochs (integer epochs with ties "
-                      "would make a t-test's p unreliable): " + "; ".join(parts) + "."]
+    if len(onsets):
+        parts = [f"ε = {r.eps:g}: {r['diff']:+.1f} epochs, p = {r.p:.2g}, Holm p = {r.p_holm:.2g} ({r.method})"
+                 if pd.notna(r.p) else
+                 f"ε = {r.eps:g}: {r['diff']:+.1f} epochs (described, not tested: over these {int(r.n)} seeds the "
+                 f"smallest p this test can give is {r.p_min:.2g})" for _, r in onsets[onsets.method.notna()].iterrows()]
+        if parts:
+            lines += ["", "- Onset against ε = 0 (secondary), by exact permutation tests of the onset epochs (integer "
+                          "epochs with ties would make a t-test's p unreliable): " + "; ".join(parts) + "."]
     lines += _compared_line(comparisons, "nll_rise", "- Rise against ε = 0")
     lines += _compared_line(comparisons, "stopped_val_acc",
-                            "- Validation accuracy when each trial stops where the *other* seeds' mean validation NLL "
-                            "at its ε is lowest (the same rule at every ε, and a trial's own validation scores never "
-                            "pick its epoch, though the other seeds' are on the same images, and seeds of one ε "
-                            "share their stopping epochs, so read this test as approximate), against ε = 0")
+                            "- Validation accuracy when each trial stops where the *other* seeds' mean validation "
+                            "accuracy at its ε peaks (picked on the quantity reported, the same rule at every ε; a "
+                            "trial's own validation scores never pick its epoch, though the other seeds' are on the "
+                            "same images, so read this test as approximate), against ε = 0")
     lines += _compared_line(comparisons, "val_acc", "- For reference, validation accuracy at the last epoch")
     return lines + [""]
 
@@ -176,5 +185,6 @@ def _compared_line(comparisons: pd.DataFrame, metric: str, head: str) -> list[st
     rows = comparisons[(comparisons.metric == metric) & comparisons.p.notna()]
     if not len(rows):
         return []
-    parts = [f"ε = {r.eps:g}: {signed(r, metric)}, Holm p = {r.p_holm:.2g}, {r.verdict}" for _, r in rows.iterrows()]
-    return [f"{head} ({rows.method.iloc[0]}): " + "; ".join(parts) + "."]
+    parts = [f"ε = {r.eps:g}: {signed(r, metric, adjusted=True)} (adjusted CI), {r.verdict}"
+             for _, r in rows.iterrows()]
+    return [f"{head} ({rows.method.iloc[0]}, secondary, Bonferroni over the ε): " + "; ".join(parts) + "."]

@@ -103,6 +103,48 @@ def tost(d: Difference, margin: float) -> float:
     return max(p_low, p_high)
 
 
+def adjusted(d: Difference, k: int) -> tuple[float, float]:
+    """The Bonferroni-adjusted CI of one of k comparisons: the (1 − α/k) interval. It excludes 0 exactly when
+    k · p < α, so a verdict read off it ("higher", "lower", "equivalent" when it lies inside ±margin) cannot
+    contradict the interval printed beside it."""
+    if d.se == 0:
+        return d.diff, d.diff
+    half = float(stats.t.ppf(1 - ALPHA / (2 * k), d.df)) * d.se
+    return d.diff - half, d.diff + half
+
+
+def bonferroni(p: float, k: int) -> float:
+    return min(1.0, p * k)
+
+
+# ---------------------------------------------------------------- Stein's two-stage procedure
+
+def stein_seeds(sd0: float, n0: int, halfwidth: float, k: int = 1) -> int:
+    """Stein's second stage: the seeds whose interval t(1 − α/2k, n0 − 1) · sd0 / √n is at most `halfwidth`,
+    from the first stage's n0 seeds and their SD; never fewer than n0. The number depends on sd0 alone, so the
+    final interval (`stein`) covers exactly 1 − α/k however the number falls."""
+    if n0 < 2:
+        raise ValueError("Stein's procedure needs a first stage of at least two seeds")
+    if sd0 == 0:
+        return n0
+    c = float(stats.t.ppf(1 - ALPHA / (2 * k), n0 - 1))
+    return max(n0, math.ceil((c * sd0 / halfwidth) ** 2 - 1e-9))
+
+
+def stein(a, b, n0: int) -> Difference:
+    """Paired difference a − b after Stein's two stages: the mean over every pair, the SD of the first n0 pairs
+    only, t on n0 − 1 degrees of freedom. Exact for normal differences when the number of pairs was set from
+    that first-stage SD (and nothing later); `adjusted` then gives its Bonferroni form."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = a - b
+    if n0 < 2 or len(d) < n0:
+        raise ValueError("Stein's interval needs the whole first stage, at least two pairs")
+    sd = float(d[:n0].std(ddof=1))
+    size = float(max(np.abs(a).max(), np.abs(b).max()))
+    return _difference("Stein two-stage", len(d), len(d), float(d.mean()), sd / math.sqrt(len(d)), n0 - 1.0, sd,
+                       size)
+
+
 def holm(pvalues) -> list[float]:
     """Holm's step-down adjustment: the k-th smallest of m p-values times (m − k + 1), made non-decreasing
     in that order and capped at 1. Controls the chance of any false "significant" across the family."""
@@ -139,10 +181,9 @@ def permutation_paired(a, b) -> float:
     return _two_sided((signs * d).mean(axis=1), float(d.mean()))
 
 
-def permutation_independent(a, b) -> float:
-    """Permutation test of mean(a) − mean(b) = 0: every split of the pooled values into groups of their sizes
-    (exact), or EXACT_LIMIT random splits where there are more."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+def _null_independent(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """mean(a) − mean(b) over every split of the pooled values into groups of their sizes (or EXACT_LIMIT
+    random splits where there are more)."""
     pooled, n = np.concatenate([a, b]), len(a)
     if math.comb(len(pooled), n) <= EXACT_LIMIT:
         masks = np.zeros((math.comb(len(pooled), n), len(pooled)), dtype=bool)
@@ -152,17 +193,38 @@ def permutation_independent(a, b) -> float:
         rng = np.random.default_rng(0)
         masks = np.array([np.isin(np.arange(len(pooled)), rng.permutation(len(pooled))[:n])
                           for _ in range(EXACT_LIMIT)])
-    null = (masks * pooled).sum(axis=1) / n - (~masks * pooled).sum(axis=1) / (len(pooled) - n)
-    return _two_sided(null, float(a.mean() - b.mean()))
+    return (masks * pooled).sum(axis=1) / n - (~masks * pooled).sum(axis=1) / (len(pooled) - n)
 
 
-def seeds_for_halfwidth(sd: float, halfwidth: float, cap: int = 10_000) -> int | None:
-    """The fewest seeds n whose 95 % t-interval half-width t_{0.975, n−1} · sd / √n is at most `halfwidth`
-    (sd: the SD of one seed's value, e.g. of a paired difference); None past `cap`."""
+def permutation_independent(a, b) -> float:
+    """Permutation test of mean(a) − mean(b) = 0: every split of the pooled values into groups of their sizes
+    (exact), or EXACT_LIMIT random splits where there are more."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return _two_sided(_null_independent(a, b), float(a.mean() - b.mean()))
+
+
+def smallest_p_paired(a, b) -> float:
+    """The smallest p `permutation_paired` can give for these pairs: a zero difference flips to itself, so
+    only the m non-zero ones count, 2 / 2ᵐ (1 with none)."""
+    m = int(np.count_nonzero(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)))
+    return min(1.0, 2 / 2 ** m)
+
+
+def smallest_p_independent(a, b) -> float:
+    """The smallest p `permutation_independent` can give for these values (ties make it larger than
+    2 / C(n_a + n_b, n_a)): the p of the most extreme rearrangement."""
+    null = _null_independent(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return min(_two_sided(null, float(null.max())), _two_sided(null, float(null.min())))
+
+
+def seeds_for_halfwidth(sd: float, halfwidth: float, cap: int = 10_000, k: int = 1) -> int | None:
+    """The fewest seeds n whose t-interval half-width t_{1 − α/2k, n−1} · sd / √n is at most `halfwidth` (sd: the
+    SD of one seed's value, e.g. of a paired difference; k: comparisons in its Bonferroni family); None past
+    `cap`."""
     if not math.isfinite(sd) or halfwidth <= 0:
         return None
     for n in range(2, cap + 1):
-        if stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) <= halfwidth:
+        if stats.t.ppf(1 - ALPHA / (2 * k), n - 1) * sd / math.sqrt(n) <= halfwidth:
             return n
     return None
 
@@ -185,93 +247,40 @@ def orthogonal_polynomials(levels, degree: int) -> np.ndarray:
     return q[:, 1:] * np.sign(np.diag(r)[1:])  # signs fixed so that a rising trend has a positive coefficient
 
 
-@dataclass(frozen=True)
-class Shape:
-    """The ε effect in a linear model: y = (seed block or intercept) + orthogonal polynomials in ε."""
-    blocked: bool  # seed as a block (complete blocks only) or not
-    n: int  # observations used
-    degree: int  # polynomial terms; with every level replicated, levels − 1 (the same fit as ε as a factor)
-    f: float  # overall test of ε
-    df1: int
-    df2: int
-    p: float
-    linear_t: float
-    linear_p: float
-    quadratic_t: float  # NaN with fewer than three levels
-    quadratic_p: float
-
-
-def _fit(X: np.ndarray, y: np.ndarray):
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    resid = y - X @ coef
-    return coef, float(resid @ resid), len(y) - np.linalg.matrix_rank(X)
-
-
-def shape_test(y, eps, blocks=None, degree: int | None = None) -> Shape | None:
-    """F-test of any ε effect and t-tests of its linear and quadratic terms; None without residual df.
-
-    `blocks` (one label per observation) adds a fixed effect per seed. `degree` defaults to levels − 1,
-    which makes the overall test the ANOVA F of ε as a factor.
-    """
-    y, eps = np.asarray(y, dtype=float), np.asarray(eps, dtype=float)
-    levels = np.unique(eps)
-    degree = len(levels) - 1 if degree is None else min(degree, len(levels) - 1)
-    if degree < 1:
-        return None
-    poly = orthogonal_polynomials(levels, degree)[np.searchsorted(levels, eps)]
-    base = np.ones((len(y), 1)) if blocks is None else \
-        (np.asarray(blocks)[:, None] == np.unique(blocks)[None, :]).astype(float)
-    X = np.hstack([base, poly])
-    coef, ssr, df2 = _fit(X, y)
-    if df2 < 1:
-        return None
-    _, ssr_base, _ = _fit(base, y)
-    s2 = ssr / df2
-    if s2 == 0:
-        f = math.inf if ssr_base > 0 else 0.0
-        p = 0.0 if ssr_base > 0 else 1.0
-    else:
-        f = (ssr_base - ssr) / degree / s2
-        p = float(stats.f.sf(f, degree, df2))
-    cov = s2 * np.linalg.pinv(X.T @ X)
-    terms = []
-    for j in range(base.shape[1], base.shape[1] + min(2, degree)):
-        se = math.sqrt(cov[j, j])
-        t = coef[j] / se if se else (math.copysign(math.inf, coef[j]) if coef[j] else 0.0)
-        terms.append((float(t), float(2 * stats.t.sf(abs(t), df2))))
-    if len(terms) < 2:
-        terms.append((math.nan, math.nan))
-    return Shape(blocks is not None, len(y), degree, float(f), degree, int(df2), p, *terms[0], *terms[1])
-
-
-def quadratic_vertex(x, y) -> tuple[float, float]:
-    """(ε at the vertex, curvature) of the least-squares parabola through (x, y); curvature < 0 is a peak."""
-    c2, c1, _ = np.polyfit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), 2)
-    return (-c1 / (2 * c2) if c2 else math.nan), float(c2)
+def contrast_test(matrix, levels) -> Difference:
+    """The linear trend over ε tested against its own spread over seeds: each seed's score is the orthonormal
+    linear contrast of its values (for the actual spacing), and the scores get a one-sample t-test. A pooled
+    ANOVA error would borrow the other contrasts' spread; this uses only the trend's."""
+    m = np.asarray(matrix, dtype=float)
+    scores = m @ orthogonal_polynomials(levels, 1)[:, 0]
+    return paired_t(scores, np.zeros_like(scores))
 
 
 @dataclass(frozen=True)
-class Vertex:
-    at: float  # ε of the parabola's peak or trough, fitted to the means
-    kind: str  # "peak" or "trough"
-    lo: float  # 2.5 and 97.5 percentiles over the resamples that have a vertex of the same kind inside the span
-    hi: float
-    inside: float  # the share of resamples that do
+class Crossing:
+    """Where a seeds × ε matrix changes sign, seed by seed, by linear interpolation between grid points."""
+    seeds: int  # seeds with values at every ε
+    crossing: int  # seeds whose values change sign exactly once along the grid
+    lo_eps: float  # the grid points bracketing every crossing (NaN where seeds cross in different intervals)
+    hi_eps: float
+    at: Interval  # mean ε of the crossings and its 95 % t-interval over those seeds
 
 
-def bootstrap_vertex(matrix, levels, resamples: int = 2000, seed: int = 0) -> Vertex:
-    """The vertex of the parabola through the per-ε means of a seeds × ε matrix, and its percentile CI from
-    resampling seeds (whole rows, so each resample keeps the pairing). Resamples whose parabola bends the other
-    way or puts its vertex outside the span have no such vertex: they are left out of the CI and counted in
-    `inside`. With few seeds a percentile interval runs narrow: read it as a rough range."""
+def sign_change(matrix, levels) -> Crossing:
+    """Each seed's ε where its values cross zero (one crossing between neighbouring grid points, interpolated
+    linearly), then the mean and 95 % t-interval over the seeds that cross once. A seed that never crosses, or
+    crosses more than once, locates nothing and is counted out."""
     m, x = np.asarray(matrix, dtype=float), np.asarray(levels, dtype=float)
-    at, curve = quadratic_vertex(x, m.mean(axis=0))
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, len(m), size=(resamples, len(m)))
-    fits = [quadratic_vertex(x, m[r].mean(axis=0)) for r in rows]
-    same = np.array([a for a, c in fits if np.sign(c) == np.sign(curve) and x.min() < a < x.max()])
-    lo, hi = np.percentile(same, [2.5, 97.5]) if len(same) else (math.nan, math.nan)
-    return Vertex(float(at), "peak" if curve < 0 else "trough", float(lo), float(hi), len(same) / resamples)
+    found, brackets = [], set()
+    for row in m:
+        flips = [j for j in range(len(x) - 1) if np.sign(row[j]) != np.sign(row[j + 1]) and row[j] != 0]
+        if len(flips) != 1:
+            continue
+        j = flips[0]
+        found.append(x[j] + (x[j + 1] - x[j]) * row[j] / (row[j] - row[j + 1]))
+        brackets.add(j)
+    lo, hi = (x[j], x[j + 1]) if len(brackets) == 1 else (math.nan, math.nan)
+    return Crossing(len(m), len(found), float(lo), float(hi), t_interval(found))
 
 
 # ---------------------------------------------------------------- noise within one trial

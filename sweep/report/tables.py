@@ -10,13 +10,14 @@ import pandas as pd
 
 from .stats import epoch_noise, t_interval
 
-METRICS = ("train_acc", "val_acc", "gap", "train_nll", "val_nll", "nll_gap", "val_loss", "val_ece", "seconds")
+METRICS = ("train_acc", "val_acc", "gap", "train_nll", "val_nll", "nll_gap", "val_loss", "val_ece", "val_sce",
+           "seconds")
 # Per trial, from its history: where validation NLL was lowest, how far it rose after, and whether that rise
 # stands out from the trial's own epoch-to-epoch noise; and the validation accuracy at an epoch chosen
 # without the trial's own validation scores.
 ONSET = ("best_epoch", "val_nll_min", "nll_rise", "nll_noise", "rises", "stop_epoch", "stopped_val_acc")
 HEADLINE = ("gap", "val_acc", "nll_gap", "val_ece")  # the question's answer, in this order
-COMPARED = (*HEADLINE, "train_acc", "val_nll")  # each tested against ε = 0 in comparisons.csv
+COMPARED = (*HEADLINE, "train_acc", "val_nll", "val_sce")  # each tested against ε = 0 in comparisons.csv
 NUM_CLASSES = 10
 CLAIMS = {0.0: (0.95, 0.80), 0.1: (0.90, 0.87)}  # the tutorial's (train, val) accuracy claims
 TARGET_VAL, TARGET_TRAIN = 0.85, 0.92  # its target at ε = 0.1: validation above 85 %, train below 92 %
@@ -26,11 +27,14 @@ RISE_NOISE = 3.0
 # (name, unit of a value); differences of a % are in pp
 UNITS = {"train_acc": ("train accuracy", "%"), "val_acc": ("validation accuracy", "%"), "gap": ("accuracy gap", "pp"),
          "train_nll": ("train NLL", "nats"), "val_nll": ("validation NLL", "nats"), "nll_gap": ("NLL gap", "nats"),
-         "val_loss": ("validation smoothed loss", "nats"), "val_ece": ("ECE", "%"), "seconds": ("time", "s"),
+         "val_loss": ("validation smoothed loss", "nats"), "val_ece": ("ECE", "%"),
+         "val_sce": ("signed calibration error (confidence − accuracy)", "pp"), "seconds": ("time", "s"),
          "best_epoch": ("onset epoch", "epochs"), "val_nll_min": ("lowest validation NLL", "nats"),
          "nll_rise": ("validation NLL rise", "nats"), "nll_noise": ("validation NLL noise", "nats"),
          "rises": ("rises beyond noise", "trials"), "stop_epoch": ("stopping epoch", "epochs"),
          "stopped_val_acc": ("validation accuracy at the stopping epoch", "%")}
+NAMES = {"gap": "the train–validation accuracy gap", "val_acc": "validation accuracy", "nll_gap": "the NLL gap",
+         "val_ece": "calibration error (ECE)", "train_acc": "train accuracy"}  # in a sentence
 
 
 def scale(metric: str) -> float:
@@ -88,6 +92,19 @@ def onset_fields(history) -> dict:
             "last_epoch": int(rows[-1]["epoch"])}
 
 
+def signed_calibration(history) -> float:
+    """Mean confidence − accuracy on the validation images at the last epoch, from its reliability bins:
+    positive is over-confident, negative under-confident (ECE is the same sum with |·| per bin). NaN
+    without bins."""
+    rows = by_epoch(history)
+    last = rows[-1] if rows else {}
+    count, acc, conf = (last.get(f"val_bin_{k}") for k in ("count", "acc", "conf"))
+    if not count or not sum(count):
+        return math.nan
+    total = sum(count)
+    return float(sum(n * (c - a) for n, a, c in zip(count, acc, conf) if n) / total)
+
+
 def trials_frame(study: optuna.Study, epochs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per COMPLETE trial with its ε, seed, final metrics, onset fields and stopped accuracy
     (`epochs`: the study's epochs_frame, where the caller has read it already)."""
@@ -95,6 +112,7 @@ def trials_frame(study: optuna.Study, epochs: pd.DataFrame | None = None) -> pd.
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         row = {"trial": t.number, "eps": float(t.params["label_smoothing"]), "seed": int(t.params["seed"])}
         row.update({m: t.user_attrs.get(m, np.nan) for m in METRICS})
+        row["val_sce"] = signed_calibration(t.user_attrs.get("history", []))
         row.update(onset_fields(t.user_attrs.get("history", [])))
         row["device"], row["machine"] = t.user_attrs.get("device"), t.user_attrs.get("machine")
         rows.append(row)
@@ -115,21 +133,23 @@ def epochs_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def add_stopping(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """stop_epoch and stopped_val_acc: each trial stopped where the mean validation NLL of the *other* seeds at
-    its ε is lowest, so that no trial's stopping epoch is chosen on its own validation scores, and the same
-    rule holds at every ε. NaN where its ε has no other seed."""
+    """stop_epoch and stopped_val_acc: each trial stopped where the mean validation accuracy of the *other*
+    seeds at its ε is highest (the first such epoch), so that no trial's stopping epoch is chosen on its own
+    validation scores, and the epoch is picked on the quantity it reports, the same rule at every ε (picking
+    it on NLL would stop ε = 0 early, where NLL turns up long before accuracy peaks). NaN where its ε has no
+    other seed."""
     stop, acc = [], []
     for _, r in trials.iterrows():
         same = epochs[(epochs.eps == r.eps) & (epochs.trial != r.trial)] if len(epochs) else epochs
-        curve = same.groupby("epoch").val_nll.mean().dropna() if len(same) and "val_nll" in same else pd.Series()
+        curve = same.groupby("epoch").val_acc.mean().dropna() if len(same) and "val_acc" in same else pd.Series()
         own = epochs[epochs.trial == r.trial].drop_duplicates("epoch", keep="last").set_index("epoch") \
             if len(epochs) else None
-        if not len(curve) or own is None or curve.idxmin() not in own.index:
+        if not len(curve) or own is None or curve.idxmax() not in own.index:
             stop.append(math.nan)
             acc.append(math.nan)
             continue
-        stop.append(int(curve.idxmin()))
-        acc.append(own.loc[curve.idxmin(), "val_acc"])
+        stop.append(int(curve.idxmax()))
+        acc.append(own.loc[curve.idxmax(), "val_acc"])
     return trials.assign(stop_epoch=stop, stopped_val_acc=acc)
 
 

@@ -1,0 +1,67 @@
+"""The overhead cuts and the timing facility, on the CPU: one copy to the host per epoch, the checkpoint rule,
+one transaction for a worker's records, and a summary that has every section whatever was recorded."""
+
+import warnings
+
+import optuna
+import pytest
+
+from sweep.checkpoint import worth_saving
+from sweep.protocol import Protocol
+from sweep.records import write_records
+from sweep.storage import open_storage
+from sweep.timings_text import SECTIONS, sections
+from tests.test_model_train import tiny
+
+
+def test_an_epoch_brings_its_figures_to_the_host_in_one_copy(monkeypatch):
+    import sweep.train as T
+
+    calls = []
+    real = T._to_host
+    monkeypatch.setattr(T, "_to_host", lambda tensors: calls.append(len(tensors)) or real(tensors))
+    T.train([Protocol(epochs=2, batch_size=32, seed=0)], tiny(), "cpu")
+    assert calls == [14, 14]  # the running loss and accuracy, and both evaluations' six sums
+
+
+@pytest.mark.parametrize("left, epoch_s, save_s, expected", [
+    (0, 10.0, 0.0, False),  # after the last epoch: nothing left to resume
+    (1, 1.0, 2.0, False),  # on disk only after the run has ended
+    (2, 1.0, 2.0, False),  # lands exactly at the end: no use either
+    (3, 1.0, 2.0, True),
+    (9, 25.0, 0.1, True),
+])
+def test_a_checkpoint_is_written_only_when_it_would_land_before_the_run_ends(left, epoch_s, save_s, expected):
+    assert worth_saving(left, epoch_s, save_s) is expected
+
+
+def test_a_workers_records_go_in_one_transaction_and_spare_a_finished_trial(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    study = optuna.create_study(storage=storage, study_name="s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        live, done = study.ask(), study.ask()
+    study.tell(done, 0.5)
+    commits = []
+    optuna_engine = storage.engine
+    from sqlalchemy import event
+
+    event.listen(optuna_engine, "commit", lambda conn: commits.append(1))
+    rows = {live._trial_id: ({1: 0.25, 2: float("nan")}, {"history": [{"epoch": 1}], "val_acc": 0.3}),
+            done._trial_id: ({1: 0.1}, {"val_acc": 0.9})}
+    assert write_records(storage, rows) == {done._trial_id}
+    assert write_records(storage, rows) == {done._trial_id}  # a retry leaves the same rows
+    assert len(commits) == 2
+    got = study.trials
+    assert got[0].intermediate_values[1] == 0.25 and got[0].intermediate_values[2] != got[0].intermediate_values[2]
+    assert got[0].user_attrs == {"history": [{"epoch": 1}], "val_acc": 0.3}
+    assert got[1].intermediate_values == {} and got[1].user_attrs == {}
+
+
+@pytest.mark.parametrize("blob", [{}, {"notes": {"device": "cpu"}, "epochs": [{"train_s": 1.0, "eval_s": 0.5}]}])
+def test_the_summary_has_every_section_whatever_was_recorded(blob):
+    text = sections(blob, "study-x")
+    assert text.startswith("== where the time goes: study-x ==")
+    for head in SECTIONS:
+        assert f"-- {head} --" in text
+    assert "GPU time per step (CUDA events): n/a (cpu)" in text
