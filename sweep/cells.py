@@ -327,6 +327,11 @@ class CellBoard:
             return
         for row in rows:
             with contextlib.suppress(Exception):  # each row on its own: one error must not keep the rest
+                # Told already (a signal between `complete`'s two steps): the cell is done, not handed back.
+                # Only this worker tells its trials, so the state read here cannot change before the settle.
+                if row.trial_id is not None and self.storage.get_trial(row.trial_id).state == TrialState.COMPLETE:
+                    self._settle(row.cell, row.attempt, "done")
+                    continue
                 if not self._settle(row.cell, row.attempt, "failed") or row.trial_id is None:
                     continue
                 if mark:

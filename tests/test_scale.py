@@ -122,6 +122,18 @@ def test_a_failed_cell_reopens_at_once_under_the_next_attempt(tmp_path):
     assert again.cell == first.cell and again.attempt == 1
 
 
+def test_a_signal_between_telling_optuna_and_recording_the_cell_does_not_reopen_it(tmp_path):
+    """SIGTERM after `study.tell` committed but before the claim says done: the hand-back on the way out must
+    find the trial COMPLETE and record the cell done, or the rerun trains it again (two COMPLETE trials)."""
+    storage, study, a, b = board_pair(tmp_path)
+    held = a.claim(1)[0]
+    study.tell(held.trial, 0.5)  # complete()'s first step, committed; the signal lands before its second
+    a.release_all(mark="interrupted")
+    assert study._storage.get_trial(held.trial._trial_id).state == COMPLETE
+    assert held.cell in b.status()["done"] and held.cell not in b.status()["open"]
+    assert all(c.cell != held.cell for c in b.claim(2))  # the rerun leaves it alone
+
+
 def test_a_trial_orphaned_by_a_kill_after_ask_is_failed_once_its_claim_is_stale(tmp_path):
     """SIGKILL between creating the trial and naming it in the claim row: no claim names that trial."""
     storage, study, a, b = board_pair(tmp_path)
