@@ -37,7 +37,8 @@ def normalised(protocol: dict, epsilons) -> dict:
     """The fields compared: the recorded protocol (revision 1 where unrecorded) plus the ε grid the trials used
     (none where ε was sampled from a range: its values are no grid, and pairing finds what cells match)."""
     grid = {} if protocol.get("sampling") == "range" else {"epsilons": sorted(float(e) for e in set(epsilons))}
-    return {**protocol, "training_revision": protocol.get("training_revision", 1), **grid}
+    return {**protocol, "training_revision": protocol.get("training_revision", 1),
+            "primary": protocol.get("primary") or "gap", **grid}  # as a rerun reads a study older than both
 
 
 def protocol_differences(a: dict, b: dict) -> tuple[list[tuple], list[tuple]]:
