@@ -38,6 +38,8 @@ cpu=${GPU_CHECK_CPU:-0}
 skip=" ${GPU_CHECK_SKIP:-} "
 deadline=${GPU_CHECK_DEADLINE:-285}  # seconds since start: no part starts later
 end=${GPU_CHECK_END:-315}            # seconds since start: every part is over by then
+slack=${GPU_CHECK_SLACK:-1}          # the part limits times this: a rehearsal on a busy CPU only
+child=
 worst=0
 echo "gpu-check: the call: command 'bash scripts/gpu-check.sh', carry [\".whl\", \".data\"] (.data holding" \
   "cifar10-jpeg.tar.gz alone), timeout_s 330: ends by itself within $((end + 10)) s"
@@ -49,6 +51,9 @@ summary="$out/summary.txt"
 finish() {  # whatever ends the run: the last lines of summary.txt, then everything packed
   local rc=$?
   trap - EXIT
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then  # a signal to this script: end the part first,
+    kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null  # so that no half-written file is packed
+  fi
   echo "gpu-check: ended after $(( $(date +%s) - t0 )) s (exit code $rc, worst part $worst)" >> "$summary"
   local keep=()
   for f in logs timings-bf16.json timings-tf32.json timings-fp32.json report-bf16 report-tf32 report-fp32 \
@@ -69,7 +74,7 @@ stop() {  # one line; the trap packs what there is
 }
 
 timed() {  # timed NAME LIMIT COMMAND...: under min(LIMIT, time to END); log; exit code and wall time
-  local name=$1 limit=$2; shift 2
+  local name=$1 limit=$(( $2 * slack )); shift 2
   local now=$(( $(date +%s) - t0 ))
   if [[ "$skip" == *" $name "* ]]; then
     echo "$name: skipped (GPU_CHECK_SKIP)" | tee -a "$summary"
@@ -83,7 +88,8 @@ timed() {  # timed NAME LIMIT COMMAND...: under min(LIMIT, time to END); log; ex
   local start=$(date +%s%N)
   # In the background and waited for, so that a signal to this script reaches the trap at once.
   timeout -k 5 "$limit" "$@" > "$work/logs/$name.log" 2>&1 &
-  wait $!
+  child=$!
+  wait $child
   local rc=$? ms=$(( ($(date +%s%N) - start) / 1000000 ))
   echo "$name: rc $rc, wall $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s (limit $limit s, started at $now s)" \
     | tee -a "$summary"

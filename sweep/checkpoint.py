@@ -1,4 +1,5 @@
-"""Per-epoch checkpoints of running trials: a retried cell resumes from its last finished epoch."""
+"""Per-epoch checkpoints of running trials: a retried cell resumes from its last checkpoint (`worth_saving`
+says which epochs get one)."""
 
 from __future__ import annotations
 

@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         what = f"{e}; " if isinstance(e, Interrupted) else ""
         how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         if not getattr(args, "child", False):  # a worker's parent says it once for all
-            print(f"sweep: {how}: {what}rerun the same command to resume from the last finished epoch",
+            print(f"sweep: {how}: {what}rerun the same command to resume from the last checkpoint",
                   file=sys.stderr)
         return 128 + signum
     except Exception as e:

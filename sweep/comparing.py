@@ -95,7 +95,7 @@ def protocol_of(loaded: Loaded) -> dict:
 
 
 def side(loaded: Loaded, protocol: dict):
-    from .report.analysis import margins
+    from .report.analysis import first_stage, margins
     from .report.compare import normalised
     from .report.compare_text import Side
     from .report.tables import trials_frame
@@ -110,7 +110,7 @@ def side(loaded: Loaded, protocol: dict):
     machines = [f"{m} (device {d}): {k} trials" for (m, d), k in where.items()]
     grid = [t.params["label_smoothing"] for t in all_trials if "label_smoothing" in t.params]
     return Side(loaded.name, mask_url(loaded.url), normalised(protocol, grid), trials, margins(protocol)[0], wall,
-                machines)
+                machines, first_stage(loaded.study.user_attrs))
 
 
 def compare(a: str, b: str, storage: str | None, storage_b: str | None, out: str | None) -> tuple[Path, list]:

@@ -159,6 +159,10 @@ def check_frozen(study: optuna.Study, rule: Rule) -> None:
     is recorded, a rerun must ask for the same targets (a higher cap only lets the plan finish)."""
     from .errors import UsageError
 
+    recorded = study.user_attrs.get("until_precise")
+    if recorded is not None and recorded.get("procedure") != "stein":
+        raise UsageError("--until-precise: this study was extended by the sequential rule of sweep 0.4.0, whose "
+                         "seeds Stein's two-stage rule cannot take as a first stage; use another --study-name")
     plan = study.user_attrs.get("precise_plan")
     if not plan:
         return

@@ -36,13 +36,17 @@ def write_records(storage, rows: dict[int, tuple[dict[int, float], dict[str, Any
         live = sorted(tid for tid, state in found if state == TrialState.RUNNING)
         values = [(tid, step, value) for tid in live for step, value in rows[tid][0].items()]
         attrs = [(tid, key, value) for tid in live for key, value in rows[tid][1].items()]
+        # One delete per trial: a delete keyed on (trial, key) pairs would bind two parameters per row, past
+        # old SQLite builds' limit of 999 at K = 64.
+        for tid in live:
+            steps, keys = list(rows[tid][0]), list(rows[tid][1])
+            if steps:
+                conn.execute(VALUES.delete().where(VALUES.c.trial_id == tid, VALUES.c.step.in_(steps)))
+            if keys:
+                conn.execute(ATTRS.delete().where(ATTRS.c.trial_id == tid, ATTRS.c.key.in_(keys)))
         if values:
-            conn.execute(VALUES.delete().where(sa.tuple_(VALUES.c.trial_id, VALUES.c.step)
-                                               .in_([(tid, step) for tid, step, _ in values])))
             conn.execute(VALUES.insert(), [_value_row(tid, step, value) for tid, step, value in values])
         if attrs:
-            conn.execute(ATTRS.delete().where(sa.tuple_(ATTRS.c.trial_id, ATTRS.c.key)
-                                              .in_([(tid, key) for tid, key, _ in attrs])))
             conn.execute(ATTRS.insert(), [{"trial_id": tid, "key": key, "value_json": json.dumps(value)}
                                           for tid, key, value in attrs])
     return set(ids) - set(live)

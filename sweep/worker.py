@@ -73,15 +73,18 @@ class EpochWriter:
     def __init__(self):
         self.queue: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
-        self.pending = 0  # jobs submitted and not yet done
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
 
     def submit(self, job: Callable[[], None]) -> None:
         if self.error is not None:
             raise self.error
-        self.pending += 1
         self.queue.put(job)
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet done (the queue counts them under its lock, across both threads)."""
+        return self.queue.unfinished_tasks
 
     def _work(self) -> None:
         while (job := self.queue.get()) is not None:
@@ -90,7 +93,7 @@ class EpochWriter:
                     job()
                 except BaseException as e:  # re-raised in the training thread
                     self.error = e
-            self.pending -= 1
+            self.queue.task_done()
 
     def close(self) -> None:
         """Wait for every submitted job; a failed job's error is left in `error`."""

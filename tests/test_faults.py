@@ -222,13 +222,13 @@ def test_a_retry_without_its_checkpoint_says_it_restarts_from_epoch_0(tmp_path, 
 
 ENDINGS = {  # how the signal arrives -> (exit code, the parent's one line)
     "ctrl-c": (lambda p: os.killpg(p.pid, signal.SIGINT), 130, "sweep: interrupted: 2 workers stopped; rerun the "
-               "same command to resume from the last finished epoch"),
+               "same command to resume from the last checkpoint"),
     "sigterm-parent": (lambda p: p.send_signal(signal.SIGTERM), 143, "sweep: stopped by SIGTERM: 2 workers stopped; "
-                       "rerun the same command to resume from the last finished epoch"),
+                       "rerun the same command to resume from the last checkpoint"),
     "sigterm-group": (lambda p: os.killpg(p.pid, signal.SIGTERM), 143, "sweep: stopped by SIGTERM: 2 workers "
-                      "stopped; rerun the same command to resume from the last finished epoch"),
+                      "stopped; rerun the same command to resume from the last checkpoint"),
     "sighup-parent": (lambda p: p.send_signal(signal.SIGHUP), 129, "sweep: stopped by SIGHUP: 2 workers stopped; "
-                      "rerun the same command to resume from the last finished epoch"),
+                      "rerun the same command to resume from the last checkpoint"),
 }
 
 

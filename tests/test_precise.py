@@ -305,3 +305,13 @@ def test_the_command_runs_until_precise_and_the_report_states_the_rule(cli, work
                          "--until-precise-secondary", "--max-trials", "16", "--no-report")
     assert code == 2 and "fixed at its first look" in err and len(err.strip().splitlines()) == 1, err
     assert file_digest(workdir / "studies" / "label-smoothing.db") == before
+    # A study extended by 0.4.0's sequential rule has no first stage Stein's rule could stand on.
+    study = optuna.load_study(study_name="label-smoothing", storage=f"sqlite:///{workdir}/studies/label-smoothing.db")
+    old = {k: v for k, v in study.user_attrs["until_precise"].items() if k not in ("procedure", "first_stage_seeds")}
+    study.set_user_attr("until_precise", old)
+    study.set_user_attr("precise_plan", None)
+    before = file_digest(workdir / "studies" / "label-smoothing.db")
+    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "100", "--until-precise", "0.01",
+                         "--until-precise-secondary", "--max-trials", "16", "--no-report")
+    assert code == 2 and "sequential rule of sweep 0.4.0" in err and len(err.strip().splitlines()) == 1, err
+    assert file_digest(workdir / "studies" / "label-smoothing.db") == before

@@ -19,7 +19,7 @@ TABLE = ("gap", "train_acc", "val_acc", "nll_gap", "val_ece")  # the verdict tab
 MAX_WORDS = 160
 
 
-def _eps(values) -> str:
+def eps_list(values) -> str:
     values = [f"{v:g}" for v in values]
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
@@ -47,12 +47,12 @@ def clause(rows: pd.DataFrame, metric: str) -> str:
     """One metric's verdicts in a few words: "higher at ε = 0.2 (about 0.8 pp), within ±1 pp at 0.05 and 0.1"."""
     g = groups(rows)
     up, down = ("wider", "narrower") if metric in WIDER else ("higher", "lower")
-    parts = [f"{word} at ε = {_eps(g[key].eps)} ({_size(g[key], metric)})"
+    parts = [f"{word} at ε = {eps_list(g[key].eps)} ({_size(g[key], metric)})"
              for key, word in (("up", up), ("down", down)) if len(g[key])]
     if len(g["same"]):
-        parts.append(f"within {_margin(rows, metric)} at ε = {_eps(g['same'].eps)}")
+        parts.append(f"within {_margin(rows, metric)} at ε = {eps_list(g['same'].eps)}")
     if len(g["unclear"]):
-        parts.append(f"inconclusive at ε = {_eps(g['unclear'].eps)}")
+        parts.append(f"inconclusive at ε = {eps_list(g['unclear'].eps)}")
     return ", ".join(parts) if parts else "not tested"
 
 
@@ -61,19 +61,22 @@ def primary_sentence(rows: pd.DataFrame, metric: str) -> str:
     g = groups(rows)
     name = NAMES.get(metric, UNITS[metric][0])
     up, down = ("widened", "narrowed") if metric in WIDER else ("raised", "lowered")
-    rest = [f"within {_margin(rows, metric)} of ε = 0 at ε = {_eps(g['same'].eps)}"] if len(g["same"]) else []
-    rest += [f"inconclusive at ε = {_eps(g['unclear'].eps)}"] if len(g["unclear"]) else []
+    rest = [f"within {_margin(rows, metric)} of ε = 0 at ε = {eps_list(g['same'].eps)}"] if len(g["same"]) else []
+    rest += [f"inconclusive at ε = {eps_list(g['unclear'].eps)}"] if len(g["unclear"]) else []
     tail = f"; {', '.join(rest)}" if rest else ""
     if len(g["up"]) and len(g["down"]):
-        return (f"It depends on ε: smoothing {up} {name} at ε = {_eps(g['up'].eps)} ({_size(g['up'], metric)}) "
-                f"and {down} it at ε = {_eps(g['down'].eps)} ({_size(g['down'], metric)}){tail}.")
+        return (f"It depends on ε: smoothing {up} {name} at ε = {eps_list(g['up'].eps)} ({_size(g['up'], metric)}) "
+                f"and {down} it at ε = {eps_list(g['down'].eps)} ({_size(g['down'], metric)}){tail}.")
     if metric == PRIMARY and (len(g["up"]) or len(g["down"])):
-        lead = "No" if len(g["up"]) else "Yes"
+        # "No" / "Yes" only where every ε tested says so; else what was shown, and where.
+        everywhere = len(g["up"]) + len(g["down"]) == len(rows[rows.p.notna()])
+        lead = ("No" if everywhere else "Not shown at any ε") if len(g["up"]) else \
+            ("Yes" if everywhere else "At some ε")
     else:
         lead = ""
     for key, verb in (("up", up), ("down", down)):
         if len(g[key]):
-            text = f"smoothing {verb} {name} by {_size(g[key], metric)} at ε = {_eps(g[key].eps)}{tail}."
+            text = f"smoothing {verb} {name} by {_size(g[key], metric)} at ε = {eps_list(g[key].eps)}{tail}."
             return f"{lead}: {text}" if lead else text[0].upper() + text[1:]
     if len(g["same"]) and not len(g["unclear"]):
         return f"No: {name} stayed within {_margin(rows, metric)} of ε = 0 at every ε tested."
@@ -84,7 +87,7 @@ def primary_sentence(rows: pd.DataFrame, metric: str) -> str:
     lo, hi = tested["diff"].min() * s, tested["diff"].max() * s
     moved = f"{lo:+.{d}f} {diff_unit(metric)}" if f"{lo:.{d}f}" == f"{hi:.{d}f}" else \
         f"{lo:+.{d}f} to {hi:+.{d}f} {diff_unit(metric)}"
-    same = f"; within {_margin(rows, metric)} at ε = {_eps(g['same'].eps)}" if len(g["same"]) else ""
+    same = f"; within {_margin(rows, metric)} at ε = {eps_list(g['same'].eps)}" if len(g["same"]) else ""
     return (f"Not shown either way: {name} moved by {moved} against ε = 0, but no change is significant"
             + (f" and none is shown within {_margin(rows, metric)}" if not same else "") + f"{same}.")
 
@@ -110,7 +113,8 @@ def calibration_sentence(summary: pd.DataFrame, crossing: Crossing | None) -> st
         every = crossing.crossing == crossing.seeds
         who = "every seed crosses" if every else f"{crossing.crossing} of {crossing.seeds} seeds cross"
         where = f" between ε = {crossing.lo_eps:g} and {crossing.hi_eps:g}" if not math.isnan(crossing.lo_eps) else ""
-        text += (f"; {who} zero{where}, at ε ≈ {crossing.at.mean:.3f} [{crossing.at.lo:.3f}, {crossing.at.hi:.3f}]"
+        text += (f"; {who} zero{where}, at ε ≈ {crossing.at.mean:.3f} [{crossing.at.lo:.3f}, {crossing.at.hi:.3f}] "
+                 "by linear interpolation"
                  + ("" if every else " (over the seeds that cross)"))
     return text + "."
 

@@ -127,20 +127,22 @@ def call(row) -> str:
     """What a report's verdict says, without its wording: higher, lower, equivalent, inconclusive, untested."""
     if not isinstance(row.get("verdict"), str):
         return "untested"
+    if bool(row["equivalent"]):  # a detectable shift inside the margin is still "the same", as `decide` has it
+        return "equivalent"
     if bool(row["significant"]):
         return "higher" if row["diff"] > 0 else "lower"
-    return "equivalent" if bool(row["equivalent"]) else "inconclusive"
+    return "inconclusive"
 
 
-def verdicts_frame(trials_a: pd.DataFrame, trials_b: pd.DataFrame, margin_a: dict, margin_b: dict,
-                   metrics=COMPARED) -> pd.DataFrame:
+def verdicts_frame(a, b, metrics=COMPARED) -> pd.DataFrame:
     """Each study's own comparisons with ε = 0, from all its complete trials as its report makes them, side
     by side; `agree` is False where the two calls differ. lo/hi are the interval the report reads its verdicts
     off where it gives one (lo_adj/hi_adj; attrs["interval"] says "adjusted"), else its unadjusted CI."""
     keep = ["metric", "eps", "diff", "lo", "hi", "significant", "equivalent", "verdict"]
     sides, adjusted = [], True
-    for trials, margin, tag in ((trials_a, margin_a, "a"), (trials_b, margin_b, "b")):
-        full = comparisons_frame(trials, metrics, margin)
+    for side, tag in ((a, "a"), (b, "b")):  # each a compare_text.Side
+        full = comparisons_frame(side.trials, metrics, side.margin, primary=side.protocol.get("primary") or "gap",
+                                 n0=side.first_stage)
         adjusted = adjusted and {"lo_adj", "hi_adj"} <= set(full.columns)
         if {"lo_adj", "hi_adj"} <= set(full.columns):
             full = full.drop(columns=["lo", "hi"]).rename(columns={"lo_adj": "lo", "hi_adj": "hi"})

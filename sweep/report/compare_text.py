@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .answer import eps_list
 from .compare import ALLOWED, answers, effects_frame, levels_frame, paired_cells, verdicts_frame
 from .paths import portable_paths
 from .plots_compare import plot_effects
@@ -30,6 +31,7 @@ class Side:
     margin: dict  # its own equivalence margins, stored units
     wall_seconds: float | None = None  # first trial's start to last trial's completion
     machines: list[str] = field(default_factory=list)  # "machine (device)" of its complete trials
+    first_stage: int | None = None  # Stein's first stage where `--until-precise` sized the study
 
 
 def write_comparison(a: Side, b: Side, margin: dict, out: Path, cwd: str | os.PathLike = ".") -> Path:
@@ -40,7 +42,7 @@ def write_comparison(a: Side, b: Side, margin: dict, out: Path, cwd: str | os.Pa
     metrics = measured(a.trials, b.trials)
     cells = paired_cells(a.trials, b.trials, metrics)
     levels, effects = levels_frame(cells, metrics, margin), effects_frame(cells, metrics, margin)
-    verdicts = verdicts_frame(a.trials, b.trials, a.margin, b.margin, metrics)
+    verdicts = verdicts_frame(a, b, metrics)
     for name, frame in (("cells", cells), ("levels", levels), ("effects", effects), ("verdicts", verdicts)):
         frame.to_csv(out / f"{name}.csv", index=False)
     plotted = plot_effects(effects, out / PLOT, a.name, b.name)
@@ -76,11 +78,6 @@ def _span(lo, hi, metric) -> str:
     return "–" if pd.isna(lo) else f"[{_v(lo, metric)}, {_v(hi, metric)}]"
 
 
-def _eps_list(values) -> str:
-    values = [f"{v:g}" for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
-
-
 def _margin_text(metric: str, margin: dict) -> str:
     return f"±{margin[margin_kind(metric)] * scale(metric):g} {diff_unit(metric)}"
 
@@ -94,31 +91,31 @@ def _groups(rows: pd.DataFrame, metric: str, margin: dict) -> str:
     shown, unit, parts = _margin_text(metric, margin), diff_unit(metric), []
     diff = rows[rows.verdict == "different"]
     if len(diff):
-        parts.append(f"differ at ε = {_eps_list(diff.eps)} (B − A " + ", ".join(
+        parts.append(f"differ at ε = {eps_list(diff.eps)} (B − A " + ", ".join(
             f"{_v(r['diff'], metric)} {_span(r.lo_adj, r.hi_adj, metric)}" for _, r in diff.iterrows())
             + f" {unit}: {_cis(diff, 'excludes', 'exclude')} 0)")
     same = rows[rows.verdict == "equivalent"]
     if len(same):
         shift = same[same.significant.astype(bool)]
-        note = f"; a detectable shift within the margin at ε = {_eps_list(shift.eps)}" if len(shift) else ""
+        note = f"; a detectable shift within the margin at ε = {eps_list(shift.eps)}" if len(shift) else ""
         widest = max(max(abs(r.lo_adj), abs(r.hi_adj)) for _, r in same.iterrows())
-        parts.append(f"equivalent within {shown} at ε = {_eps_list(same.eps)} ({_cis(same, 'lies', 'lie')} within "
+        parts.append(f"equivalent within {shown} at ε = {eps_list(same.eps)} ({_cis(same, 'lies', 'lie')} within "
                      f"±{widest * scale(metric):.{digits(metric)}f} {unit}){note}")
     unsure = rows[rows.verdict == "inconclusive"]
     if len(unsure):
-        parts.append(f"inconclusive at ε = {_eps_list(unsure.eps)} (B − A " + ", ".join(
+        parts.append(f"inconclusive at ε = {eps_list(unsure.eps)} (B − A " + ", ".join(
             f"{_v(r['diff'], metric)} {_span(r.lo_adj, r.hi_adj, metric)}" for _, r in unsure.iterrows())
             + f" {unit}: {_cis(unsure, 'includes', 'include')} 0 and {'reaches' if len(unsure) == 1 else 'reach'} "
               f"beyond {shown})")
     untested = rows[rows.verdict.isna()]
     if len(untested):
-        parts.append(f"not tested at ε = {_eps_list(untested.eps)} (fewer than two shared seeds)")
+        parts.append(f"not tested at ε = {eps_list(untested.eps)} (fewer than two shared seeds)")
     return "; ".join(parts) or "nothing to compare"
 
 
 def answer_lines(a: Side, b: Side, margin, cells, levels, effects) -> list[str]:
     seeds = cells.groupby("eps").seed.nunique()
-    n = _eps_list(sorted(set(seeds))) if len(seeds) else "0"
+    n = eps_list(sorted(set(seeds))) if len(seeds) else "0"
     lines = ["## The answer", "",
              f"B = `{b.name}`, A = `{a.name}`. Compared cell by cell: the same ε and seed in both studies "
              f"({len(cells)} cells, {n} seeds per ε), B − A by paired t-tests over seeds. Each verdict is read off a "
