@@ -70,8 +70,8 @@ def primary_sentence(rows: pd.DataFrame, metric: str) -> str:
     if metric == PRIMARY and (len(g["up"]) or len(g["down"])):
         # "No" / "Yes" only where every ε tested says so; else what was shown, and where.
         everywhere = len(g["up"]) + len(g["down"]) == len(rows[rows.p.notna()])
-        lead = ("No" if everywhere else "Not shown at any ε") if len(g["up"]) else \
-            ("Yes" if everywhere else "At some ε")
+        lead = ("No" if everywhere else "No shrinking shown at any ε") if len(g["up"]) else \
+            ("Yes" if everywhere else "Yes, at some ε")
     else:
         lead = ""
     for key, verb in (("up", up), ("down", down)):
