@@ -122,8 +122,10 @@ def cli(workdir, folder_data, capsys):
 
 def _default_sigint() -> None:
     # A run started in the background (`cmd &`) inherits SIGINT ignored, and Python then never
-    # raises KeyboardInterrupt: give the worker what a terminal would.
+    # raises KeyboardInterrupt; one started under nohup inherits SIGHUP ignored, and sweep keeps an
+    # ignored signal ignored: give the worker what a terminal would.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def sweep_process(*args, cwd, **kw) -> subprocess.Popen:

@@ -238,9 +238,7 @@ def test_a_signal_stops_every_worker_with_one_line_and_a_rerun_resumes_at_once(e
     (importing, claiming, training): one line, no worker left, no trial RUNNING, and a rerun that resumes
     without waiting for heartbeats to go stale."""
     send, expected_code, expected_line = ENDINGS[ending]
-    # Five epochs: the first checkpoint comes after epoch 1, and the signal must land before any trial ends even
-    # on a loaded machine.
-    args = run_args(slow_data, "--trials", "2", "--epochs", "5", "--workers", "2", "--heartbeat-interval", "600")
+    args = run_args(slow_data, "--trials", "2", "--epochs", "3", "--workers", "2", "--heartbeat-interval", "600")
     proc = sweep_process(*args, cwd=tmp_path, start_new_session=True)
     wait_for(lambda: checkpoints(tmp_path), proc)
     t0 = time.time()
