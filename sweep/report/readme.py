@@ -136,7 +136,9 @@ def precision_section(study, trials: pd.DataFrame) -> list[str]:
     if plan.get("action") == "precise" and needed <= n0:
         state = "the first stage was precise enough: no seed added"
     else:
-        state = ("complete" if seeds >= min(needed, cap) else f"not finished: {seeds} of {min(needed, cap)} seeds "
+        per = trials.groupby("eps").seed.nunique()
+        done = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
+        state = ("complete" if per.min() >= min(needed, cap) else f"not finished: {done} of {min(needed, cap)} seeds "
                  "per ε done (rerun the same command to go on)")
     lines += [f"- Plan: {needed} seeds per ε" + (f", capped at {cap}" if needed > cap else "") + f"; {state}.", "",
               "| targeted comparison | ε | first-stage seeds | first-stage SD | seeds needed |", "|---|---|---|---|---|"]
