@@ -163,14 +163,7 @@ def verdict_table(comparisons: pd.DataFrame, primary: str) -> list[str]:
             cells.append(f"{r['diff'] * s:+.{d}f} [{r.lo_adj * s:+.{d}f}, {r.hi_adj * s:+.{d}f}] "
                          + (f"**{word}**" if r.significant or r.equivalent else word))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    k = len(eps)
-    stein = "; Stein's two-stage interval, as the study was sized by `--until-precise`" \
-        if (tested.method == "Stein two-stage").any() else ""
-    return lines + ["", f"Each cell: ε minus ε = 0, mean over seeds, [Bonferroni-adjusted 95 % CI over the {k} ε "
-                        f"of its row{stein}], and the verdict read off that interval: above or below 0 is a "
-                        "difference, inside the equivalence margin is *equivalent*, anything else *inconclusive*. "
-                        "The primary row answers the question; the secondary rows explain it and are not adjusted "
-                        "across rows."]
+    return lines
 
 
 def _word(r, metric: str) -> str:

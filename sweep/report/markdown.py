@@ -98,6 +98,8 @@ def method_lines(comparisons: pd.DataFrame, primary: str, n0: int | None, declar
                                           "the question's own (this study was made before a primary was recorded)")
              + f": {UNITS[primary][0]} against ε = 0, one family of {k} comparisons. Every other metric is secondary, each its own family of {k}; no "
              "adjustment runs across families, so read a secondary verdict as support, not as a second answer.",
+             f"- The verdict table: each cell is ε minus ε = 0 (mean over seeds), its adjusted interval and the verdict "
+             "read off it; the primary row answers the question, the secondary rows explain it.",
              f"- Each verdict is read off the Bonferroni-adjusted 95 % interval shown beside it (the (1 − 0.05/{k}) "
              "interval): it excludes 0 exactly when the Bonferroni p is below 0.05, and *equivalent* means it lies "
              "inside the margin (two one-sided tests at 0.025 each, adjusted the same way: stricter than the usual "
