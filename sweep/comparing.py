@@ -98,19 +98,16 @@ def side(loaded: Loaded, protocol: dict):
     from .report.analysis import first_stage, margins
     from .report.compare import normalised
     from .report.compare_text import Side
-    from .report.tables import trials_frame
+    from .report.tables import machines, trials_frame, wall_span
     from .storage import mask_url
 
     trials = trials_frame(loaded.study)
-    all_trials = loaded.study.get_trials(deepcopy=False)
-    starts = [t.datetime_start for t in all_trials if t.datetime_start]
-    ends = [t.datetime_complete for t in all_trials if t.datetime_complete]
-    wall = (max(ends) - min(starts)).total_seconds() if starts and ends else None
-    where = trials.fillna({"machine": "machine not recorded", "device": "?"}).groupby(["machine", "device"]).size()
-    machines = [f"{m} (device {d}): {k} trials" for (m, d), k in where.items()]
-    grid = [t.params["label_smoothing"] for t in all_trials if "label_smoothing" in t.params]
+    span = wall_span(loaded.study)
+    wall = (span[1] - span[0]).total_seconds() if span else None
+    grid = [t.params["label_smoothing"] for t in loaded.study.get_trials(deepcopy=False)
+            if "label_smoothing" in t.params]
     return Side(loaded.name, mask_url(loaded.url), normalised(protocol, grid), trials, margins(protocol)[0], wall,
-                machines, first_stage(loaded.study.user_attrs))
+                machines(trials), first_stage(loaded.study.user_attrs))
 
 
 def compare(a: str, b: str, storage: str | None, storage_b: str | None, out: str | None) -> tuple[Path, list]:

@@ -16,7 +16,7 @@ from .answer import eps_list
 from .compare import ALLOWED, answers, effects_frame, levels_frame, paired_cells, verdicts_frame
 from .paths import portable_paths
 from .plots_compare import plot_effects
-from .tables import COMPARED, HEADLINE, UNITS, diff_unit, digits, margin_kind, scale
+from .tables import COMPARED, HEADLINE, UNITS, diff_unit, digits, duration, margin_kind, scale
 
 PLOT = "effects_a_vs_b.png"
 
@@ -138,19 +138,13 @@ def difference_lines(a: Side, b: Side, cells, cwd) -> list[str]:
     lines = ["## What differs", ""]
     lines += [f"- {k}: A `{va}`, B `{vb}`" for k, va, vb in changed] or ["- no protocol field"]
     for tag, side in (("A", a), ("B", b)):
-        wall = "not recorded" if side.wall_seconds is None else _duration(side.wall_seconds)
+        wall = "not recorded" if side.wall_seconds is None else duration(side.wall_seconds)
         lines.append(f"- {tag} `{side.name}` (storage `{here(side.storage)}`): {len(side.trials)} complete trials, "
                      f"wall time {wall}; ran on {'; '.join(side.machines) or 'not recorded'}")
     same = {k: v for k, v in a.protocol.items() if k not in ALLOWED}
     lines += ["- the same in both: " + ", ".join(f"{k} `{v}`" for k, v in sorted(same.items())),
               f"- compared: {len(cells)} cells complete in both; cells only one study has are left out", ""]
     return lines
-
-
-def _duration(seconds: float) -> str:
-    minutes, s = divmod(round(seconds), 60)
-    h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"
 
 
 # ---------------------------------------------------------------- tables

@@ -14,7 +14,7 @@ from .markdown import (calibration_lines, comparison_section, findings, method_l
                        signed)
 from .paths import portable_paths
 from .stats import Crossing, mean_correlation
-from .tables import RISE_NOISE, seed_matrix
+from .tables import RISE_NOISE, duration, machines, seed_matrix, wall_span
 
 
 @dataclass(frozen=True)
@@ -39,31 +39,21 @@ PLOTS = (("differences_vs_zero", "The answer: each ε minus ε = 0, per headline
          ("calibration", "Calibration: over- or under-confidence, ECE and reliability diagrams"))
 
 
-def _duration(seconds: float) -> str:
-    minutes, s = divmod(round(seconds), 60)
-    h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"
-
-
 def run_lines(study: optuna.Study, trials: pd.DataFrame) -> list[str]:
     """Where and how long the sweep ran: wall time from the trials' datetimes, machines from their attrs."""
-    all_trials = study.get_trials(deepcopy=False)
-    starts = [t.datetime_start for t in all_trials if t.datetime_start]
-    ends = [t.datetime_complete for t in all_trials if t.datetime_complete]
+    span = wall_span(study)
     lines = []
-    if starts and ends:
-        first, last = min(starts), max(ends)
-        summed = (f"; {_duration(trials.seconds.sum())} of training summed over the complete trials"
+    if span:
+        first, last = span
+        summed = (f"; {duration(trials.seconds.sum())} of training summed over the complete trials"
                   if trials.seconds.notna().any() else "")
-        lines.append(f"- wall time: {_duration((last - first).total_seconds())}, from the first trial's start "
+        lines.append(f"- wall time: {duration((last - first).total_seconds())}, from the first trial's start "
                      f"({first:%Y-%m-%d %H:%M}) to the last trial's completion ({last:%Y-%m-%d %H:%M}), pauses "
                      f"between reruns included{summed}")
     else:
         lines.append("- wall time: not recorded")
     if len(trials):
-        where = trials.fillna({"machine": "machine not recorded", "device": "?"}).groupby(["machine", "device"]).size()
-        lines.append("- ran on: " + "; ".join(f"{m} (device {d}): {k} trial{'s' * (k > 1)}"
-                                              for (m, d), k in where.items()))
+        lines.append("- ran on: " + "; ".join(machines(trials)))
     return lines
 
 

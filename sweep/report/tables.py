@@ -187,6 +187,26 @@ def smoothed_loss_floor(eps: float, classes: int = NUM_CLASSES) -> float:
     return h
 
 
+def duration(seconds: float) -> str:
+    minutes, s = divmod(round(seconds), 60)
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"
+
+
+def wall_span(study: optuna.Study):
+    """(first trial's start, last trial's completion), or None where neither is recorded."""
+    trials = study.get_trials(deepcopy=False)
+    starts = [t.datetime_start for t in trials if t.datetime_start]
+    ends = [t.datetime_complete for t in trials if t.datetime_complete]
+    return (min(starts), max(ends)) if starts and ends else None
+
+
+def machines(trials: pd.DataFrame) -> list[str]:
+    """"machine (device d): k trials" for the complete trials, grouped."""
+    where = trials.fillna({"machine": "machine not recorded", "device": "?"}).groupby(["machine", "device"]).size()
+    return [f"{m} (device {d}): {k} trial{'s' * (k > 1)}" for (m, d), k in where.items()]
+
+
 def state_counts(study: optuna.Study) -> dict[str, int]:
     counts: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
