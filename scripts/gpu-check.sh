@@ -121,7 +121,7 @@ if [ "$cpu" = 1 ]; then
   device=cpu precisions="bf16 fp32" study=(--trials 4 --subset 500 --epochs 1)
   bench=(--precisions bf16 --ks 2 --steps 2 --rounds 1)
   compile=(--precisions bf16 --ks 1 --steps 2 --rounds 1 --compile)
-  echo "rehearsal on the CPU: $("$py" -c "from sweep.runtime import machine_name; import torch;
+  echo "rehearsal on the CPU: $("$py" -c "from sweep.training.runtime import machine_name; import torch;
 print(machine_name(torch.device('cpu')))")" | tee -a "$summary"
 else
   "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2> "$work/logs/cuda.log" \
@@ -134,7 +134,7 @@ else
 fi
 "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$summary"
 common=(--data-dir "$data" --cache-dir "$work/cache" --device "$device")
-timed decode 30 "$py" -c "from sweep.data import load; d = load('$data', '$work/cache'); print(len(d.train_y))" \
+timed decode 30 "$py" -c "from sweep.training.data import load; d = load('$data', '$work/cache'); print(len(d.train_y))" \
   || stop "decoding the data failed (see logs/decode.log)"
 
 # 2. correctness before speed
@@ -149,7 +149,7 @@ for precision in $precisions; do
     --checkpoint-dir "$work/checkpoints-$precision"
   unset SWEEP_TIMINGS
   grep -A6 "^ *n  *train_acc" "$work/logs/study-$precision.log" >> "$summary"
-  "$py" -m sweep.timings "$work/timings-$precision.json" --title "study-$precision" >> "$summary" 2>&1
+  "$py" -m sweep.bench.summary "$work/timings-$precision.json" --title "study-$precision" >> "$summary" 2>&1
   cp "$work/report-$precision/README.md" "$out/report-$precision.md" 2>/dev/null
 done
 set -- $precisions  # A: the GPU's default (TF32; fp32 in a rehearsal), B: bf16

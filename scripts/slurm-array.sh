@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A SLURM job array for one sweep study: every task runs the same command against the same
-# PostgreSQL database; cells are claimed exactly once, so the tasks share the work out alone.
+# PostgreSQL database; each cell is popped from the study's queue exactly once, so the tasks share the work out alone.
 #
 #   SWEEP_STORAGE=postgresql://user:pass@dbhost/sweep sbatch scripts/slurm-array.sh --data-dir ~/cifar10
 #

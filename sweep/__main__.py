@@ -2,8 +2,8 @@ import os
 import sys
 
 try:
-    if os.environ.get("SWEEP_TIMINGS"):  # where the time goes: see sweep/timings.py
-        from .timings import install
+    if os.environ.get("SWEEP_TIMINGS"):  # where the time goes: see sweep/bench/summary.py
+        from .bench.summary import install
 
         install(sys.argv[1:])
     from .cli import main

@@ -1,4 +1,4 @@
-"""Command line: `python -m sweep run | report | compare | bench`.
+"""Command line: `python -m sweep run | report | compare | bench` (and `worker`, which `run` starts).
 
 A tiny CPU run on a local copy of CIFAR-10 (two trials, one epoch, 2,000 images):
 
@@ -8,7 +8,6 @@ A tiny CPU run on a local copy of CIFAR-10 (two trials, one epoch, 2,000 images)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import signal
 import sys
@@ -83,20 +82,11 @@ def auto_or_positive(text: str) -> int | str:
     return "auto" if text == "auto" else positive_int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .patience import PATIENCE
+def run_arguments(run, storage_args) -> None:
+    """The flags of `run`, which each spawned `worker` gets too."""
     from .protocol import DEFAULT_EPSILONS, MARGIN_NATS, MARGIN_PP
+    from .study.patience import PATIENCE
 
-    parser = Parser(prog="python -m sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    def storage_args(p, checked=True):  # a run's name is also a path; a report may read any study by URL
-        p.add_argument("--study-name", type=study_name if checked else str, default=DEFAULT_STUDY,
-                       help=f"Optuna study name: letters, digits, '.', '_', '-' (default {DEFAULT_STUDY})")
-        p.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
-                                         "(default sqlite:///studies/<study-name>.db)")
-
-    run = sub.add_parser("run", help="train the sweep's trials into an Optuna study, then write the report")
     run.add_argument("--trials", type=positive_int, default=20,
                      help="total cells of the study; on the grid, seeds 0, 1, ... for each ε in turn (default 20)")
     run.add_argument("--epsilons", type=epsilon_list, default=list(DEFAULT_EPSILONS),
@@ -126,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--heartbeat-interval", type=positive_int, default=20,
                      help="seconds between trial heartbeats; a worker silent for 3 intervals is taken as dead (default 20)")
     run.add_argument("--db-patience", type=positive_float, default=PATIENCE, metavar="S",
-                     help="seconds a worker rides out an unreachable database (a restart, a dropped connection), "
-                          f"retrying every write with backoff, before it stops in one line (default {PATIENCE:g})")
+                     help="seconds a worker rides out an unreachable database (a restart, a dropped connection; "
+                          "also one down when the run starts), retrying every step with backoff, before it stops in "
+                          f"one line (default {PATIENCE:g})")
     run.add_argument("--equivalence-pp", type=positive_float, default=MARGIN_PP, metavar="PP",
                      help="equivalence margin for accuracies, the gap and ECE, in percentage points; fixed with "
                           f"the study (default {MARGIN_PP})")
@@ -150,11 +141,30 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"--until-precise adds no block past this many cells (default {MAX_TRIALS})")
     run.add_argument("--report-dir", default="reports", help="where the report is written (default reports)")
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
-    run.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    run.add_argument("--threads", type=positive_int, help=argparse.SUPPRESS)  # set for CPU workers
-    run.add_argument("--share", type=positive_int, default=1, help=argparse.SUPPRESS)  # a worker's cells at once
-    run.add_argument("--peers", type=positive_int, default=1, help=argparse.SUPPRESS)  # workers on its GPU
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="python -m sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def storage_args(p, checked=True):  # a run's name is also a path; a report may read any study by URL
+        p.add_argument("--study-name", type=study_name if checked else str, default=DEFAULT_STUDY,
+                       help=f"Optuna study name: letters, digits, '.', '_', '-' (default {DEFAULT_STUDY})")
+        p.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
+                                         "(default sqlite:///studies/<study-name>.db)")
+
+    run = sub.add_parser("run", help="train the sweep's trials into an Optuna study, then write the report")
+    run_arguments(run, storage_args)
     run.set_defaults(handler=cmd_run)
+
+    # A run with several workers starts each as `python -m sweep worker <the run's flags> ...`.
+    worker = sub.add_parser("worker", help="(internal) one worker process of a `run` that spawns several: the run's "
+                                           "flags, plus how many cells it holds, its GPU's peers and its threads")
+    run_arguments(worker, storage_args)
+    worker.add_argument("--share", type=positive_int, default=1, help="cells this worker holds at once at most")
+    worker.add_argument("--peers", type=positive_int, default=1, help="workers sharing this worker's GPU")
+    worker.add_argument("--threads", type=positive_int, help="CPU threads for this worker's training")
+    worker.set_defaults(handler=cmd_run)
 
     rep = sub.add_parser("report", help="write plots and tables from a study")
     storage_args(rep, checked=False)
@@ -194,20 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import DataError, Interrupted, UsageError
+    from .errors import DataError, Interrupted, UsageError, die_with_parent, end_on_signals
 
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     previous = {}
     try:
-        if args.command == "run":
+        if args.command in ("run", "worker"):
             previous = end_on_signals()
             if argv is None:  # a process keeps its handlers to the end: see `finally`
                 previous = {}
-            if args.child:
+            if args.command == "worker":
                 die_with_parent()
-        if args.command in ("run", "bench"):
-            from .runtime import keep_freed_memory
+        if args.command in ("run", "worker", "bench"):
+            from .training.runtime import keep_freed_memory
 
             keep_freed_memory()
         return args.handler(args) or 0
@@ -221,12 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         signum = getattr(e, "signum", signal.SIGINT)
         what = f"{e}; " if isinstance(e, Interrupted) else ""
         how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-        if not getattr(args, "child", False):  # a worker's parent says it once for all
+        if args.command != "worker":  # a worker's parent says it once for all
             print(f"sweep: {how}: {what}rerun the same command to resume from the last checkpoint",
                   file=sys.stderr)
         return 128 + signum
     except Exception as e:
-        from .patience import DatabaseGone, database_error, reason
+        from .study.patience import DatabaseGone, database_error, reason
 
         if not database_error(e):
             raise
@@ -239,53 +249,6 @@ def main(argv: list[str] | None = None) -> int:
         # keeps ignoring repeats to the end: a second Ctrl-C during shutdown must not print a traceback.
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-ORPHAN_GRACE = 30  # seconds a worker whose parent died may spend handing its cells back
-
-
-def end_on_signals() -> dict:
-    """Ctrl-C, SIGTERM and SIGHUP end a run alike: cells handed back, checkpoints kept, one line. Installed
-    even as PID 1 in a container, where the kernel drops signals that have no handler. A signal set to be
-    ignored (nohup, a background job's SIGINT) stays ignored. Returns the handlers it replaced."""
-    from .errors import Terminated
-
-    def stop(signum, frame):
-        for other in ENDING_SIGNALS:
-            signal.signal(other, signal.SIG_IGN)  # one ending: a second signal must not cut the clean-up short
-        raise Terminated(signum)
-
-    previous = {}
-    for signum in ENDING_SIGNALS:
-        if signal.getsignal(signum) != signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, stop)
-    return previous
-
-
-def die_with_parent() -> None:
-    """A spawned worker never outlives its parent: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG),
-    and should that find it already ending and deaf to signals, a watchdog that exits after ORPHAN_GRACE."""
-    import ctypes
-    import os
-    import threading
-    import time
-
-    from .errors import Terminated
-
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
-    parent = int(os.environ.get("SWEEP_PARENT_PID") or os.getppid())
-    if os.getppid() != parent:  # the parent died before the line above
-        raise Terminated(signal.SIGTERM)
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1)
-        time.sleep(ORPHAN_GRACE)
-        os._exit(128 + signal.SIGTERM)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def resolve_device(name: str):
@@ -321,7 +284,7 @@ def cmd_report(args) -> int:
 
     from .report import write_report
     from .errors import UsageError
-    from .storage import check_storage_url, mask_url, open_storage
+    from .study.storage import check_storage_url, mask_url, open_storage
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     if not args.storage:
@@ -333,7 +296,7 @@ def cmd_report(args) -> int:
     parsed_db = storage_url.removeprefix("sqlite:///")
     if storage_url.startswith("sqlite:///") and not Path(parsed_db).is_file():
         raise UsageError(f"no study database at {parsed_db}; run `python -m sweep run` first")
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, reader=True)
     if args.study_name not in {s.study_name for s in storage.get_all_studies()}:
         raise UsageError(f"no study '{args.study_name}' in {mask_url(storage_url)}")
     study = optuna.load_study(study_name=args.study_name, storage=storage)
@@ -342,7 +305,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .comparing import compare
+    from .report.comparing import compare
     from .errors import UsageError
 
     defaulted = [name for name, url in ((args.study_a, args.storage), (args.study_b, args.storage_b or args.storage))
@@ -359,11 +322,11 @@ def cmd_compare(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import SEED_WARMUP, run_bench
-    from .data import load
-    from .runtime import use_fast_kernels
+    from .bench.run import SEED_WARMUP, run_bench
+    from .training.data import load
+    from .training.runtime import use_fast_kernels
     from .errors import UsageError
-    from .train import ENGINES
+    from .training.train import ENGINES
 
     try:
         ks = [positive_int(k) for k in args.ks.split(",") if k.strip()]

@@ -1,8 +1,9 @@
-"""`sweep run`: open the study, choose workers and trials per worker, train here or spawn, finish.
+"""`sweep run`: open the study, queue its cells, choose workers and trials per worker, train here or spawn
+`sweep worker` processes, finish.
 
 With several workers, the process the user started never touches a GPU: it only counts them. Each
-spawned worker sizes its own batch of trials from its share of the open cells and of its GPU's
-free memory.
+spawned worker (`python -m sweep worker` with the run's flags) sizes its own batch of trials from its
+share of the open cells and of its GPU's free memory.
 """
 
 from __future__ import annotations
@@ -103,14 +104,16 @@ def bf16_tip(flags, device_type: str, precision: str, chosen: bool) -> str | Non
 # ---------------------------------------------------------------- the run
 
 def run(args, device) -> int:
-    from .cells import CellBoard
-    from .space import grid_cells, range_cells
+    from .study.patience import Patience
+    from .study.queue import Queue
+    from .study.space import grid_cells, range_cells
     from .progress import EventPipe, Progress
     from . import __version__
     from .protocol import Protocol
-    from .runtime import resolve_precision
-    from .storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
-    from .storage import writable_folder
+    from .training.runtime import resolve_precision
+    from .study.storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
+    from .study.storage import writable_folder
+    from .training.checkpoint import remove_checkpoints
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     check_storage_url(storage_url)
@@ -126,17 +129,18 @@ def run(args, device) -> int:
     protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=precision)
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, patience=args.db_patience)  # a database restarting is waited for
     study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid",
                                                                   args.equivalence_pp, args.equivalence_nats,
                                                                   args.primary), data.source)
     if rule is not None:  # the first stage is the grid the rule began on, whatever later runs ask
-        from .precision import check_frozen
+        from .study.precision import check_frozen
 
         base = study.user_attrs.get("until_precise", {}).get("base_trials", args.trials)
         rule = replace(rule, first_stage=base // len(args.epsilons))
         check_frozen(study, rule)
-    if not args.child:
+    worker = args.command == "worker"
+    if not worker:
         record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)])
                        + f"  # sweep {__version__}")
         if rule is not None:  # the report states the rule the study was last run under, and where blocks began
@@ -144,13 +148,17 @@ def run(args, device) -> int:
                                                   "base_trials": base, "procedure": "stein",
                                                   "first_stage_seeds": rule.first_stage})
     cells = range_cells(args.trials) if eps_range else grid_cells(args.epsilons, args.trials)
-    board = CellBoard(study, storage, cells, eps_range, args.heartbeat_interval,
-                        epsilons=None if eps_range else args.epsilons)
-    status = board.status()
-    n_open = len(status["open"])
-    if args.child:
+    board = Queue(study, storage, cells, eps_range, args.heartbeat_interval,
+                  epsilons=None if eps_range else args.epsilons)
+    if worker:
         return _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, args.share,
                            EventPipe(), peers=args.peers, rule=rule)
+    patient = Patience(args.db_patience)
+    patient(board.tidy)  # trials of an older sweep's dead workers
+    patient(board.enqueue)  # every cell waits as a trial from now on, in the dashboard too
+    status = patient(board.status)
+    remove_checkpoints(checkpoint_dir, [c.key for c in status["done"]])  # cells finished on another machine
+    n_open = len(status["open"])
     # A rule that may add blocks has at least a block's worth of work ahead, even on a finished grid.
     ahead = max(n_open, len(args.epsilons)) if rule is not None else n_open
     workers = plan_workers(args.workers, device.type, _gpu_count(device), _cores(), ahead)
@@ -176,7 +184,8 @@ def run(args, device) -> int:
         progress.close()
     failed = [f"worker {i + 1} ({_ending(code)})" for i, code in enumerate(codes) if code]
     # Workers that failed may have waited out the database already: the report does not wait as long again.
-    left = _finish(args, study, storage_url, board, min(args.db_patience, 10.0) if failed else args.db_patience)
+    left = _finish(args, study, storage_url, board, checkpoint_dir,
+                   min(args.db_patience, 10.0) if failed else args.db_patience)
     if rule is not None and not left:
         print(f"until precise: {precision_line(board, rule, args.epsilons)}")
     if failed and left:
@@ -197,7 +206,7 @@ def _ending(code: int) -> str:
 
 def check_report_dir(args) -> None:
     """The report's folder is checked before anything trains: a run must not end on a path it could not use."""
-    from .storage import writable_folder
+    from .study.storage import writable_folder
 
     if not args.no_report and not writable_folder(Path(args.report_dir).expanduser().resolve()):
         raise UsageError(f"--report-dir {args.report_dir}: cannot create or write this folder (or it is a file)")
@@ -205,7 +214,7 @@ def check_report_dir(args) -> None:
 
 def precision_rule(args):
     """--until-precise's rule, checked before anything is opened; None without the flag."""
-    from .precision import METRICS, Rule
+    from .study.precision import METRICS, Rule
 
     if args.until_precise is None:
         if args.until_precise_nats is not None or args.until_precise_secondary:
@@ -231,7 +240,7 @@ def precision_rule(args):
 
 def precision_line(board, rule, epsilons) -> str:
     """Where the rule stands on the study's finished trials (the same reckoning the workers make)."""
-    from .precision import decide, finished_values, needs
+    from .study.precision import decide, finished_values, needs
 
     status = board.status()  # also reads the blocks added so far
     seeds = len({c.seed for c in board.cells})
@@ -247,10 +256,10 @@ def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_
                 peers: int = 1, rule=None) -> int:
     import torch
 
-    from .runtime import use_fast_kernels
+    from .training.runtime import use_fast_kernels
     from .worker import RunConfig, run_worker
 
-    if args.threads:
+    if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     use_fast_kernels(device)
     free = None
@@ -267,7 +276,7 @@ def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_
 
 
 def _load_data(args):
-    from .data import load, stratified_subset
+    from .training.data import load, stratified_subset
 
     data = load(args.data_dir, args.cache_dir)
     return stratified_subset(data, args.subset) if args.subset else data
@@ -281,7 +290,7 @@ def _gpu_count(device) -> int:
 
 
 def _cores() -> int:
-    from .runtime import cpu_cores
+    from .training.runtime import cpu_cores
 
     return cpu_cores()
 
@@ -298,13 +307,13 @@ def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
     procs, relays = [], []
     try:
         for i in range(workers):
-            extra = ["--workers", "1", "--child", "--no-report", "--share", str(share), "--peers", str(peers)]
+            extra = ["--workers", "1", "--no-report", "--share", str(share), "--peers", str(peers)]
             if gpus > 1:
                 extra += ["--device", f"cuda:{i % gpus}"]
             if device.type == "cpu":
                 extra += ["--threads", str(max(1, _cores() // workers))]
             # Workers report progress as event lines on stdout; this process shows them.
-            proc = subprocess.Popen([sys.executable, "-m", "sweep", *args.argv, *extra], env=env,
+            proc = subprocess.Popen([sys.executable, "-m", "sweep", "worker", *args.argv[1:], *extra], env=env,
                                     stdout=subprocess.PIPE, text=True, bufsize=1)
             procs.append(proc)
             relays.append(threading.Thread(target=relay, args=(proc.stdout, progress), daemon=True))
@@ -338,15 +347,18 @@ def _stop(procs: list[subprocess.Popen], signum: int) -> None:
             p.wait()
 
 
-def _finish(args, study, storage_url, board, patience: float) -> int:
-    """Tidy, print the table, write the report; returns the cells not done."""
-    from .patience import Patience
+def _finish(args, study, storage_url, board, checkpoint_dir: Path, patience: float) -> int:
+    """Tidy (with this machine's checkpoints of finished cells), print the table, write the report; returns the
+    cells not done."""
     from .report import per_epsilon_table, trials_frame, write_report
-    from .storage import mask_url
+    from .study.patience import Patience
+    from .study.storage import mask_url
+    from .training.checkpoint import remove_checkpoints
 
     patient = Patience(patience)
     patient(board.tidy)
     status = patient(board.status)
+    remove_checkpoints(checkpoint_dir, [c.key for c in status["done"]])
     left = len(status["busy"]) + len(status["open"])
     if left:
         print(f"{left} of {len(board.cells)} cells are not done "

@@ -1,4 +1,8 @@
-"""A worker: claim open cells, train them, record every epoch, until no cell is left."""
+"""A worker: pop waiting cells from the queue, train them, record every epoch, until no cell is left.
+
+Started by `sweep run` in its own process, or as `python -m sweep worker` (one per GPU or core) by a
+run that spawns several. `run_worker` is the loop; `Group` trains the trials popped together.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,25 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import optuna
 import torch
 
-from . import timings
-from .cells import CellBoard, Claimed, Heartbeat
-from .checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint, worth_saving
-from .data import Cifar
 from .errors import Interrupted
-from .patience import PATIENCE, Patience
-from .precision import Rule, extend, latest_block
 from .progress import say
 from .protocol import Protocol
-from .records import write_records
-from .runtime import machine_name
-from .space import Cell
-from .train import Checkpoint, train
+from .study.clock import Heartbeat
+from .study.patience import PATIENCE, Patience
+from .study.precision import Rule, extend, latest_block
+from .study.queue import Held, Queue
+from .study.records import write_records
+from .study.space import Cell
+from .training import timings
+from .training.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint, worth_saving
+from .training.data import Cifar
+from .training.runtime import machine_name
+from .training.train import Checkpoint, train
 
 FINAL_KEYS = ("train_acc", "val_acc", "train_nll", "val_nll", "val_loss", "val_ece",
               "train_loss_running", "train_acc_running")
@@ -58,8 +63,8 @@ class Events:
     def census(self, done: int, busy: int) -> None: ...
 
 
-def trial_line(c: Claimed, m: dict) -> str:
-    return (f"trial {c.trial.number}: eps={c.eps:.4g} seed={c.seed} train_acc={m['train_acc']:.4f} "
+def trial_line(c: Held, m: dict) -> str:
+    return (f"trial {c.number}: eps={c.eps:.4g} seed={c.seed} train_acc={m['train_acc']:.4f} "
             f"val_acc={m['val_acc']:.4f} gap={m['gap']:+.4f} ({m['seconds']:.0f} s)")
 
 
@@ -106,45 +111,48 @@ Trainer = Callable[..., list[list[dict]]]  # train's signature; tests put a stan
 
 def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events: Events = Events(),
                trainer: Trainer = train) -> int:
-    """Claim and train open cells until none is left; returns how many trials this worker finished."""
-    board = CellBoard(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval, epsilons=cfg.epsilons)
-    patient = Patience(cfg.db_patience, on_trouble=board.troubled)
+    """Pop and train waiting cells until none is left; returns how many trials this worker finished."""
+    queue = Queue(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval, epsilons=cfg.epsilons)
+    patient = Patience(cfg.db_patience, on_trouble=queue.troubled)
     key = _key_maker(study, patient)
     finished, total = 0, len(cfg.cells)
-    with Heartbeat(board):
+    with Heartbeat(queue):
         try:
             while True:
-                claimed = patient(board.claim, cfg.batch_trials)
-                events.census(**board.counts)  # cells finished or held elsewhere count as they change
-                if len(board.cells) != total:  # a block added, here or by another worker
-                    total = len(board.cells)
-                    events.planned(total, patient(latest_block, board))
-                if not claimed:
-                    status = patient(board.status)
-                    events.census(**board.counts)
-                    if not status["busy"] and not status["open"]:
-                        if cfg.rule is None:
-                            return finished
-                        decision = patient(extend, board, cfg.rule, cfg.epsilons)
-                        line = decision.text(len({c.seed for c in board.cells}))
-                        if decision.action != "add":
-                            events.planned(total, line)
-                            return finished
-                        total = len(board.cells) + len(cfg.epsilons) * len(decision.seeds)
-                        events.planned(total, line)
-                        continue
+                held = patient(queue.claim, cfg.batch_trials)
+                events.census(**queue.counts)  # cells finished or held elsewhere count as they change
+                if len(queue.cells) != total:  # a block added, here or by another worker
+                    total = len(queue.cells)
+                    events.planned(total, patient(latest_block, queue))
+                if held:
+                    for start, group in _by_start_epoch(held, cfg, key).items():
+                        finished += Group(queue, cfg, group, start, patient, key).train(data, events, trainer)
+                    continue
+                status = patient(queue.status)
+                events.census(**queue.counts)
+                if status["busy"] or status["open"]:
                     # Cells held by other workers: wait until they finish, or until a dead worker's heartbeat
-                    # goes stale and its cell reopens here (not within the grace period after an outage).
-                    if not status["open"] or not board.settled():
+                    # goes stale and its cell is requeued here (not within the grace period after an outage).
+                    if not status["open"] or queue.in_outage_grace():
                         time.sleep(min(cfg.heartbeat_interval, 5))
                     continue
-                for group in _by_start_epoch(claimed, cfg, key):
-                    finished += _run_group(board, data, cfg, group, events, trainer, patient, key)
+                if cfg.rule is None:
+                    return finished
+                decision = patient(extend, queue, cfg.rule, cfg.epsilons)
+                line = decision.text(len({c.seed for c in queue.cells}))
+                if decision.action != "add":
+                    events.planned(total, line)
+                    return finished
+                total = len(queue.cells)
+                events.planned(total, line)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated), at whatever step
-            board.release_all(mark="interrupted")  # the group that trained, any still waiting, a claim half made
-            raise Interrupted("the trials this worker held are marked FAIL", getattr(e, "signum", signal.SIGINT))
+            patient.abandon()  # the database may be away: the run ends now, not after the retry window
+            queue.release_all(mark="interrupted")  # every trial held, training or waiting, back in the queue
+            raise Interrupted("the trials this worker held are marked FAIL and queued again",
+                              getattr(e, "signum", signal.SIGINT))
         except BaseException:
-            board.release_all()
+            patient.abandon()
+            queue.release_all()
             raise
 
 
@@ -155,113 +163,123 @@ def _key_maker(study: optuna.Study, patient: Patience) -> Callable[[Protocol], d
     return lambda p: checkpoint_key(study.study_name, recorded, p.label_smoothing, p.seed)
 
 
-def _by_start_epoch(claimed: list[Claimed], cfg: RunConfig, key) -> Iterator[list[tuple[Claimed, Checkpoint | None]]]:
+def _by_start_epoch(held: list[Held], cfg: RunConfig, key) -> dict[int, list[tuple[Held, Checkpoint | None]]]:
     """Trials trained together must be at the same epoch: group fresh cells and each resume point."""
     groups: dict[int, list] = {}
-    for c in claimed:
-        p = replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed)
-        ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, c.cell), key(p))
-        if ckpt is None and (why or c.attempt > 0):  # a retry that cannot resume says so
+    for h in held:
+        p = replace(cfg.protocol, label_smoothing=h.eps, seed=h.seed)
+        ckpt, why = load_checkpoint(checkpoint_path(cfg.checkpoint_dir, h.cell.key), key(p))
+        if ckpt is None and (why or h.attempt > 0):  # a retry that cannot resume says so
             why = why or "its checkpoint is not here: none was written yet, or it is on another machine"
-            say(f"sweep: restarting {c.cell.key} from epoch 0 ({why})")
-        groups.setdefault(ckpt.epoch if ckpt else 0, []).append((c, ckpt))
-    return iter(groups.values())
+            say(f"sweep: restarting {h.cell.key} from epoch 0 ({why})")
+        groups.setdefault(ckpt.epoch if ckpt else 0, []).append((h, ckpt))
+    return groups
 
 
-def _run_group(board: CellBoard, data, cfg: RunConfig, group, events: Events, trainer: Trainer,
-               patient: Patience, key: Callable[[Protocol], dict]) -> int:
-    claimed = [c for c, _ in group]
-    keys = [c.cell.key for c in claimed]
-    protocols = [replace(cfg.protocol, label_smoothing=c.eps, seed=c.seed) for c in claimed]
-    paths = [checkpoint_path(cfg.checkpoint_dir, c.cell) for c in claimed]
-    start = group[0][1].epoch if group[0][1] else 0
-    lost: set[int] = set()  # trials another worker took over (this one missed its heartbeats)
-    unsaved: list[Path] = []  # the first checkpoint that could not be written
+class Group:
+    """Trials this worker trains together, as one batched network, from one start epoch to the end.
 
-    def kept(k: int, write: Callable[[], None]) -> None:
-        """Write for trial k unless it was taken over; a taken-over trial is left alone from then on."""
-        if k not in lost:
-            try:
-                patient(write)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                lost.add(k)
-                board.held.discard(claimed[k].cell.key)  # another worker's now: a later claim of it starts afresh
+    It holds, per trial: the popped cell (`held`), its protocol, its checkpoint file and, once another
+    worker has taken the trial over (this one missed its heartbeats), its index in `lost`; from then on
+    nothing of that trial is written. Epoch records go to the database and checkpoints to disk from two
+    threads of their own, so the next epoch trains meanwhile.
+    """
 
-    for k, (c, ckpt) in enumerate(group):
-        kept(k, lambda: _describe(c, ckpt, len(group), cfg))
-    events.started(keys, start)
+    def __init__(self, queue: Queue, cfg: RunConfig, group: list[tuple[Held, Checkpoint | None]], start: int,
+                 patient: Patience, key: Callable[[Protocol], dict]):
+        self.queue, self.cfg, self.patient, self.key = queue, cfg, patient, key
+        self.held = [h for h, _ in group]
+        self.resume = [ck for _, ck in group]
+        self.start = start
+        self.protocols = [replace(cfg.protocol, label_smoothing=h.eps, seed=h.seed) for h in self.held]
+        self.paths = [checkpoint_path(cfg.checkpoint_dir, h.cell.key) for h in self.held]
+        self.lost: set[int] = set()
+        self.unsaved = False  # a checkpoint could not be written: said once (a full disk stays full)
+        self.save_cost: float | None = None  # seconds the last checkpoint took to write
+        self.saver = self.writer = None
 
-    save_cost: list[float] = []  # seconds the last checkpoint took to write
+    def train(self, data, events: Events, trainer: Trainer) -> int:
+        """Train the group to the end; returns how many trials finished here."""
+        self.record({k: ({h["epoch"]: h["val_acc"] for h in ck.history} if ck else {}, self._described(ck))
+                     for k, ck in enumerate(self.resume)})
+        keys = [h.cell.key for h in self.held]
+        events.started(keys, self.start)
+        self.saver, self.writer = EpochWriter(), EpochWriter()
+        try:
+            histories = trainer(self.protocols, data, self.cfg.device, resume=self.resume,
+                                on_epoch=lambda *a: self.on_epoch(*a, events=events), compile=self.cfg.compile)
+        except BaseException:
+            self.patient.abandon()  # ending: a write waiting on the database is given up, not waited out
+            raise
+        finally:
+            t0 = time.perf_counter()
+            self.saver.close()  # interrupted or not, the epochs trained so far are kept
+            t1 = time.perf_counter()
+            self.writer.close()
+            timings.add("checkpoint wait", t1 - t0)
+            timings.add("database wait", time.perf_counter() - t1)
+        for thread in (self.writer, self.saver):
+            if thread.error is not None:
+                raise thread.error
+        finals = {k: final_metrics(h) for k, h in enumerate(histories)}
+        self.record({k: ({}, m) for k, m in finals.items()})
+        done = 0
+        for k, (h, path) in enumerate(zip(self.held, self.paths)):
+            if k not in self.lost and self.patient(self.queue.complete, h, finals[k]["val_acc"]):
+                path.unlink(missing_ok=True)
+                done += 1
+                events.finished(h.cell.key, trial_line(h, finals[k]))
+            else:
+                self.queue.let_go(h)
+                events.finished(h.cell.key, f"trial {h.number}: {h.cell.key} was taken over by another worker "
+                                            "(this one missed its heartbeats); its result is not kept", counted=False)
+        return done
 
-    def save(snapshot) -> None:
-        t0 = time.perf_counter()
-        for k in range(len(claimed)):
-            if k not in lost:
-                if not save_checkpoint(paths[k], snapshot(k), key(protocols[k])) and not unsaved:
-                    unsaved.append(paths[k])  # once per group: a full disk stays full
-                    say(f"sweep: warning: cannot write checkpoint {paths[k]} (disk full or read-only?); training "
-                        "goes on, and a retry would start from an older checkpoint or epoch 0")
-        save_cost[:] = [time.perf_counter() - t0]
-        timings.add("checkpoint write", save_cost[0])
+    def _described(self, ckpt: Checkpoint | None) -> dict:
+        cfg = self.cfg
+        return {"device": str(cfg.device), "threads": torch.get_num_threads(), "machine": machine_name(cfg.device),
+                "trials_together": len(self.held), "compiled": cfg.compile,
+                "resumed_from_epoch": ckpt.epoch if ckpt else 0}
 
-    def record(rows: dict[int, tuple[dict, dict]]) -> None:
-        """One transaction for every trial still this worker's; a trial taken over is let go from then on."""
-        t0 = time.perf_counter()
-        live = {claimed[k].trial._trial_id: row for k, row in rows.items() if k not in lost}
-        gone = patient(write_records, board.storage, live)
-        for k, c in enumerate(claimed):
-            if c.trial._trial_id in gone:
-                lost.add(k)
-                board.held.discard(c.cell.key)  # another worker's now: a later claim of it starts afresh
-        timings.add("database writes", time.perf_counter() - t0)
-
-    def on_epoch(epoch: int, histories, checkpoints) -> None:
+    def on_epoch(self, epoch: int, histories, checkpoints, events: Events) -> None:
         h = histories[0][-1]
         seconds = h["epoch_seconds"] + h["eval_seconds"]
-        left = cfg.protocol.epochs - epoch
+        left = self.cfg.protocol.epochs - epoch
         # A queued save lands before this one: both must be on disk before the run ends to be of any use.
-        cost = (saver.pending + 1) * (save_cost[0] if save_cost else estimated_save_seconds(len(claimed)))
+        cost = (self.saver.pending + 1) * (self.save_cost or estimated_save_seconds(len(self.held)))
         if worth_saving(left, seconds, cost):
             t0 = time.perf_counter()
-            snapshot = _snapshot(checkpoints, len(claimed))  # copied now: the next epoch changes the weights
+            snapshot = _snapshot(checkpoints, len(self.held))  # copied now: the next epoch changes the weights
             timings.add("checkpoint snapshot", time.perf_counter() - t0)
-            saver.submit(lambda: save(snapshot))
+            self.saver.submit(lambda: self.save(snapshot))
         elif left:
             timings.add("checkpoints skipped", 0.0)
         history = [list(h) for h in histories]  # the next epoch appends to the lists
-        writer.submit(lambda: record({k: ({epoch: h[-1]["val_acc"]}, {"history": _jsonable(h)})
-                                      for k, h in enumerate(history)}))
-        events.epoch(keys, epoch, seconds)
+        self.writer.submit(lambda: self.record({k: ({epoch: h[-1]["val_acc"]}, {"history": _jsonable(h)})
+                                                for k, h in enumerate(history)}))
+        events.epoch([h.cell.key for h in self.held], epoch, seconds)
 
-    # Two threads: the checkpoints (files) never wait on, nor stop with, the database records.
-    saver, writer = EpochWriter(), EpochWriter()
-    try:
-        histories = trainer(protocols, data, cfg.device, resume=[ck for _, ck in group], on_epoch=on_epoch,
-                            compile=cfg.compile)
-    finally:
+    def save(self, snapshot) -> None:
         t0 = time.perf_counter()
-        saver.close()  # interrupted or not, the epochs trained so far are kept
-        t1 = time.perf_counter()
-        writer.close()
-        timings.add("checkpoint wait", t1 - t0)
-        timings.add("database wait", time.perf_counter() - t1)
-    for thread in (writer, saver):
-        if thread.error is not None:
-            raise thread.error
-    finals = {k: final_metrics(h) for k, h in enumerate(histories)}
-    record({k: ({}, m) for k, m in finals.items()})
-    done = 0
-    for k, (c, path) in enumerate(zip(claimed, paths)):
-        metrics = finals[k]
-        if k not in lost and patient(board.complete, c, metrics["val_acc"]):
-            path.unlink(missing_ok=True)
-            done += 1
-            events.finished(c.cell.key, trial_line(c, metrics))
-        else:
-            board.held.discard(c.cell.key)
-            events.finished(c.cell.key, f"trial {c.trial.number}: {c.cell.key} was taken over by another worker "
-                                        "(this one missed its heartbeats); its result is not kept", counted=False)
-    return done
+        for k, path in enumerate(self.paths):
+            if k not in self.lost and not save_checkpoint(path, snapshot(k), self.key(self.protocols[k])):
+                if not self.unsaved:
+                    self.unsaved = True
+                    say(f"sweep: warning: cannot write checkpoint {path} (disk full or read-only?); training "
+                        "goes on, and a retry would start from an older checkpoint or epoch 0")
+        self.save_cost = time.perf_counter() - t0
+        timings.add("checkpoint write", self.save_cost)
+
+    def record(self, rows: dict[int, tuple[dict, dict]]) -> None:
+        """One transaction for every trial still this worker's; a trial taken over is let go from then on."""
+        t0 = time.perf_counter()
+        live = {self.held[k].trial_id: row for k, row in rows.items() if k not in self.lost}
+        gone = self.patient(write_records, self.queue.storage, live)
+        for k, h in enumerate(self.held):
+            if h.trial_id in gone:
+                self.lost.add(k)
+                self.queue.let_go(h)  # another worker's now
+        timings.add("database writes", time.perf_counter() - t0)
 
 
 def estimated_save_seconds(trials: int) -> float:
@@ -279,17 +297,6 @@ def _snapshot(checkpoints, n: int):
         return take().trial
     taken = [checkpoints(k) for k in range(n)]
     return lambda k: taken[k]
-
-
-def _describe(c: Claimed, ckpt: Checkpoint | None, together: int, cfg: RunConfig) -> None:
-    c.trial.set_user_attr("device", str(cfg.device))
-    c.trial.set_user_attr("threads", torch.get_num_threads())
-    c.trial.set_user_attr("machine", machine_name(cfg.device))
-    c.trial.set_user_attr("trials_together", together)
-    c.trial.set_user_attr("compiled", cfg.compile)
-    c.trial.set_user_attr("resumed_from_epoch", ckpt.epoch if ckpt else 0)
-    for h in ckpt.history if ckpt else []:
-        c.trial.report(h["val_acc"], h["epoch"])
 
 
 def final_metrics(history: list[dict]) -> dict:

@@ -1,4 +1,4 @@
-"""Load test of the claim protocol: many worker processes over many cells, training replaced by a stub.
+"""Load test of the queue: many worker processes over many cells, training replaced by a stub.
 
 Each worker is sweep's own `run_worker` (claims, heartbeats, per-epoch records, checkpoints,
 completion) with a stand-in for `train` that sleeps a random while per epoch. Some workers are
@@ -47,7 +47,7 @@ def stub_train(protocols, data, device, resume=None, on_epoch=None, max_sleep=0.
     trial's values (default: the same for every trial)."""
     import torch
 
-    from sweep.train import Checkpoint
+    from sweep.training.train import Checkpoint
 
     rng = random.Random()
     resume = list(resume or [None] * len(protocols))
@@ -81,10 +81,10 @@ def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat
     import sqlalchemy as sa
     import torch
 
-    from sweep.space import grid_cells
-    from sweep.precision import Rule
+    from sweep.study.space import grid_cells
+    from sweep.study.precision import Rule
     from sweep.protocol import Protocol
-    from sweep.storage import open_storage, prepare_study
+    from sweep.study.storage import open_storage, prepare_study
     from sweep.worker import RunConfig, run_worker
 
     storage = open_storage(storage_url)
@@ -102,25 +102,28 @@ def worker(storage_url: str, study_name: str, cells: int, epochs: int, heartbeat
 
 
 def rows_by_state(storage_url: str, study_name: str, engine=None) -> dict[str, list]:
-    """The study's claim rows by state: {"done": [...], "running": [...], ...}. Pass `engine` when polling: a new
-    engine (or Optuna storage) per call leaves connections open until garbage collection, and a server's
-    connection limit is soon reached beside 16 workers."""
+    """The study's trials by state: {"COMPLETE": [...], "RUNNING": [...], ...}, each with its `worker` (None
+    while WAITING). Pass `engine` when polling: a new engine (or Optuna storage) per call leaves connections open
+    until garbage collection, and a server's connection limit is soon reached beside 16 workers."""
     import sqlalchemy as sa
 
-    from sweep.cells import CELLS
+    from sweep.study.records import ATTRS, STUDIES, TRIALS
 
     own = engine is None
     engine = engine or sa.create_engine(storage_url)
+    query = (sa.select(TRIALS.c.trial_id, TRIALS.c.state, ATTRS.c.value_json.label("worker"))
+             .select_from(TRIALS.join(STUDIES, STUDIES.c.study_id == TRIALS.c.study_id)
+                          .outerjoin(ATTRS, (ATTRS.c.trial_id == TRIALS.c.trial_id) & (ATTRS.c.key == "worker")))
+             .where(STUDIES.c.study_name == study_name))
     try:
         with engine.connect() as conn:
-            sid = conn.execute(sa.text("SELECT study_id FROM studies WHERE study_name = :n"), {"n": study_name}).scalar()
-            rows = conn.execute(sa.select(CELLS).where(CELLS.c.study_id == sid)).all()
+            rows = conn.execute(query).all()
     finally:
         if own:
             engine.dispose()
     out: dict[str, list] = {}
     for r in rows:
-        out.setdefault(r.state, []).append(r)
+        out.setdefault(getattr(r.state, "name", str(r.state)), []).append(r)
     return out
 
 
@@ -141,9 +144,9 @@ def load_test(storage_url: str, workers: int = 16, cells: int = 1000, kill: int 
     engine = sa.create_engine(storage_url)  # one, for the whole watch
     while len(killed) < kill and time.time() - t0 < timeout and any(p.poll() is None for p in procs):
         rows = _safe_rows(storage_url, name, engine)
-        if len(rows.get("done", [])) >= kill_after * cells:
+        if len(rows.get("COMPLETE", [])) >= kill_after * cells:
             # Workers that hold a cell right now (worker ids are host:pid:tag), so each kill leaves one behind.
-            holding = {int(r.worker.split(":")[1]) for r in rows.get("running", [])}
+            holding = {int(json.loads(r.worker).split(":")[1]) for r in rows.get("RUNNING", []) if r.worker}
             for p in procs:
                 if p.pid in holding and p not in killed and len(killed) < kill:
                     p.send_signal(signal.SIGKILL)
@@ -165,22 +168,17 @@ def _safe_rows(storage_url: str, name: str, engine) -> dict[str, list]:
 
 
 def _census(storage_url: str, name: str, cells: int) -> dict:
+    """Cells COMPLETE per cell, and the pops: attempts made, and pops per second over the span of the trials'
+    starts (every worker on this machine, one clock)."""
     import optuna
-    import sqlalchemy as sa
-
-    from sweep.cells import CELLS
 
     study = optuna.load_study(study_name=name, storage=storage_url)
-    sid = study._study_id
-    complete = Counter(t.user_attrs["cell"] for t in study.get_trials(
-        deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
-    engine = sa.create_engine(storage_url)
-    with engine.connect() as conn:
-        lo, hi, rows = conn.execute(sa.select(sa.func.min(CELLS.c.claimed_at), sa.func.max(CELLS.c.claimed_at),
-                                              sa.func.count()).where(CELLS.c.study_id == sid)).one()
-    engine.dispose()
-    return {"complete_per_cell": complete, "claims": rows, "claim_span_s": hi - lo,
-            "claims_per_s": rows / max(hi - lo, 1e-9), "retries": rows - cells}
+    trials = study.get_trials(deepcopy=False)
+    complete = Counter(t.user_attrs["cell"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE)
+    starts = sorted(t.datetime_start.timestamp() for t in trials if t.datetime_start is not None)
+    span = starts[-1] - starts[0] if len(starts) > 1 else 0.0
+    return {"complete_per_cell": complete, "claims": len(starts), "claim_span_s": span,
+            "claims_per_s": len(starts) / max(span, 1e-9), "retries": len(trials) - cells}
 
 
 def main() -> None:
@@ -209,7 +207,7 @@ def main() -> None:
     print(f"cells COMPLETE once: {sum(v == 1 for v in per_cell.values())}/{args.cells}, "
           f"more than once: {sum(v > 1 for v in per_cell.values())}")
     print(f"claims: {r['claims']} ({r['retries']} retried after a kill) in {r['claim_span_s']:.1f} s "
-          f"= {r['claims_per_s']:.1f} claims/s (database clock)")
+          f"= {r['claims_per_s']:.1f} claims/s (trial starts)")
     if finished:
         print(f"database statements per finished cell (surviving workers): "
               f"{sum(s['statements'] for s in stats) / finished:.1f}")

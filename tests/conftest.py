@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from sweep.cli import main
-from sweep.data import CLASSES
+from sweep.training.data import CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from sweep import bench, bench_report
-from sweep.runtime import cpu_cores
+from sweep.bench import report as bench_report, run as bench
+from sweep.training.runtime import cpu_cores
 from sweep.cli import main
 from tests.conftest import write_folders
 
@@ -112,7 +112,7 @@ def test_bench_refuses_too_little_data(folder_data, workdir, capsys):
 
 
 def test_the_decisions_name_the_faster_of_each_pair_timed_side_by_side():
-    from sweep.bench_report import decisions
+    from sweep.bench.report import decisions
 
     row = lambda path, k, s, warm=0.0: {"path": path, "K": k, "s_per_epoch_per_trial": s, "warmup_s": warm}  # noqa: E731
     rows = [row("seed loop (DataLoader, PIL)", 1, 90.0), row("one trial, fp32", 1, 40.0),

@@ -2,6 +2,7 @@
 
 import os
 import shlex
+import signal
 import sqlite3
 import subprocess
 import time
@@ -12,7 +13,7 @@ import optuna
 import pytest
 import sqlalchemy as sa
 
-from sweep.patience import DatabaseGone, Patience, outage, reason, transient
+from sweep.study.patience import DatabaseGone, Patience, outage, reason, transient
 from tests.conftest import sweep_process
 from tests.test_faults import finished, run_args, wait_for
 
@@ -150,31 +151,59 @@ def test_a_server_gone_past_the_window_ends_in_one_line_and_a_rerun_finishes(pos
     assert set(done) == {(0.0, 0), (0.05, 0)} and set(done.values()) == {1} and RUNNING not in states
 
 
+def test_sigterm_during_an_outage_ends_within_30_s_and_a_rerun_finishes_every_cell_once(
+        postgres_url, postgres_ctl, slow_data, tmp_path):
+    """With the server down, the worker trains on while its epoch records wait for the database (patience
+    300 s): a scheduler's SIGTERM must still end the run inside its grace period, leaving its trials to go stale,
+    and a rerun finishes each cell. One worker, in the process signalled: no parent's kill after 25 s hides a
+    wait."""
+    name = f"term-{uuid.uuid4().hex[:8]}"
+    args = run_args(slow_data, "--trials", "2", "--epochs", "12", "--storage", postgres_url, "--study-name", name)
+    proc = sweep_process(*args, cwd=tmp_path, start_new_session=True)
+    wait_for(lambda: checkpoints_of(tmp_path, name), proc)
+    postgres_ctl("stop")
+    try:
+        time.sleep(3)  # every worker meets the outage: its epoch records and heartbeats retry
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGTERM)
+        code, out, err = finished(proc, timeout=120)
+        took = time.monotonic() - t0
+    finally:
+        postgres_ctl("start")
+    assert took < 30 and code == 143 and "Traceback" not in err, (took, err)
+    said = [line for line in err.splitlines() if line.startswith("sweep: stopped")]
+    assert len(said) == 1, err
+    code, out, err = finished(sweep_process(*args, cwd=tmp_path))
+    assert code == 0, err
+    done, states = census(postgres_url, name)
+    assert set(done) == {(0.0, 0), (0.05, 0)} and set(done.values()) == {1}
+    assert RUNNING not in states and optuna.trial.TrialState.WAITING not in states
+
+
+def test_a_server_down_at_start_up_is_waited_for_and_the_run_goes_on(postgres_url, postgres_ctl, folder_data,
+                                                                     tmp_path):
+    """A job started while its database restarts waits for it within --db-patience, instead of ending as bad
+    input (exit 2) that a job array would not retry."""
+    name = f"late-{uuid.uuid4().hex[:8]}"
+    args = ["run", "--trials", "2", "--epochs", "1", "--storage", postgres_url, "--study-name", name, "--data-dir",
+            str(folder_data), "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--workers", "1",
+            "--no-report", "--db-patience", "120"]
+    postgres_ctl("stop")
+    try:
+        proc = sweep_process(*args, cwd=tmp_path)
+        time.sleep(6)
+        assert proc.poll() is None  # still waiting, not refused
+    finally:
+        postgres_ctl("start")
+    code, out, err = finished(proc)
+    assert code == 0 and "Traceback" not in err, err
+    assert "sweep: database unreachable" in err and "sweep: database back after" in err
+    done, states = census(postgres_url, name)
+    assert set(done) == {(0.0, 0), (0.05, 0)} and set(done.values()) == {1}
+
+
 def checkpoints_of(cwd, name):
     return list((cwd / "studies" / name / "checkpoints").glob("*.pt"))
-
-
-# ------------------------------------------------------------------ claims whose answer was lost
-
-def test_a_claim_whose_commit_answer_was_lost_is_taken_up_again_not_stranded(tmp_path):
-    """The insert committed but the connection dropped before the worker heard so: its retry finds the row taken
-    (by itself). The row must not stay 'running' under this worker's heartbeat with nobody training it."""
-    from sweep.cells import CELLS
-    from tests.test_scale import board_pair
-
-    storage, study, a, b = board_pair(tmp_path)
-    with storage.engine.begin() as conn:
-        conn.execute(CELLS.insert().values(study_id=study._study_id, cell="eps=0/seed=0", attempt=0, worker="a",
-                                           state="running", claimed_at=a.now, beat_at=a.now, grace=30.0))
-    (first,) = a.claim(1)
-    assert first.cell.key == "eps=0/seed=0" and first.attempt == 0
-    assert b.claim(2)[0].cell.key == "eps=0.1/seed=0"  # b neither takes it nor waits for it
-    # Named but unheard: the same trial is taken up, not a second one.
-    a.held.clear()
-    (again,) = a.claim(1)
-    assert again.trial._trial_id == first.trial._trial_id and a.complete(again, 0.5)
-    assert [t.state for t in study.get_trials()].count(COMPLETE) == 1
-    assert a.claim(1) == [] and a.counts == {"done": 1, "busy": 1}
 
 
 def test_progress_counts_cells_finished_by_other_runs_as_they_finish():

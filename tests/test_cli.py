@@ -1,5 +1,6 @@
 import re
 import shutil
+import time
 from pathlib import Path
 
 import optuna
@@ -139,7 +140,6 @@ BAD = {
     "batch-trials-zero": (["--batch-trials", "0"], "--batch-trials"),
     "storage-malformed": (["--storage", "not a url"], "not a database URL"),
     "storage-unknown-scheme": (["--storage", "nosuchdb://host/x"], "unsupported database scheme"),
-    "storage-postgres-unreachable": (["--storage", "postgresql://sweep:s3cret@127.0.0.1:9/sweep"], "cannot open storage"),
     "storage-unwritable": (["--storage", "sqlite:///studies/label-smoothing.db/inner.db"], "cannot write"),
     "checkpoint-dir-unwritable": (["--checkpoint-dir", "studies/label-smoothing.db/ckpt"], "--checkpoint-dir"),
     "device-unknown": (["--device", "tpu"], "--device"),
@@ -191,8 +191,28 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_study_as_it_was(case, workd
     assert not Path("studies/inner.db").exists()
 
 
+def test_a_database_down_at_start_up_is_waited_for_within_db_patience_then_ends_in_one_line_exit_1(
+        workdir, base_study, folder_data, capsys):
+    """Unreachable is not bad input (exit 2, which a job array may take as permanent): it is retried for
+    --db-patience seconds, then ends as a database error (exit 1), saying that it waited and for how long."""
+    DB.parent.mkdir()
+    shutil.copy(base_study, DB)
+    before = file_digest(DB)
+    t0 = time.monotonic()
+    code = main(["run", "--trials", "1", "--epochs", "1", "--device", "cpu", "--data-dir", str(folder_data),
+                 "--storage", "postgresql://sweep:s3cret@127.0.0.1:9/sweep", "--db-patience", "3"])
+    waited = time.monotonic() - t0
+    out, err = capsys.readouterr()
+    said = [line for line in err.strip().splitlines() if line.startswith("sweep:")]
+    assert code == 1 and "Traceback" not in err, err
+    assert len(said) == 2 and said[0].startswith("sweep: database unreachable") and "retrying for up to 3 s" in said[0]
+    assert said[1].startswith("sweep: database error:") and "still unreachable after 3 s" in said[1], said
+    assert waited >= 3 and "s3cret" not in out + err
+    assert file_digest(DB) == before
+
+
 def test_auto_workers_on_a_cpu_are_single_threaded_processes_one_per_core(workdir, folder_data, capsys):
-    from sweep.runtime import cpu_cores
+    from sweep.training.runtime import cpu_cores
 
     code = main(["run", "--trials", "4", "--epochs", "1", "--no-report", "--data-dir", str(folder_data),
                  "--device", "cpu"])
@@ -272,7 +292,7 @@ def test_the_real_dashboard_serves_the_objective_name_and_the_sampled_ranges(cli
 def test_the_math_mode_is_the_protocols_and_a_resume_across_modes_is_refused(cli, workdir, monkeypatch):
     import torch
 
-    from sweep.runtime import resolve_precision
+    from sweep.training.runtime import resolve_precision
 
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     assert resolve_precision("auto", torch.device("cuda")) == "tf32"
@@ -299,7 +319,7 @@ def test_an_old_studys_fp32_is_read_as_tf32_where_its_trials_ran_on_a_gpu(cli, w
 
     import sqlalchemy as sa
 
-    from sweep.storage import STUDIES
+    from sweep.study.storage import STUDIES
 
     code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
     assert code == 0, err
@@ -332,7 +352,7 @@ def test_the_primary_comparison_is_fixed_with_the_study_and_an_older_study_reads
 
     import sqlalchemy as sa
 
-    from sweep.storage import STUDIES
+    from sweep.study.storage import STUDIES
 
     code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
     assert code == 0, err

@@ -14,7 +14,7 @@ from sweep.launch import BF16_MEASURED, bf16_tip, cpu_flags, has_bf16_units, pre
 from sweep.report.compare import effects_frame, levels_frame, paired_cells, per_seed_effects, protocol_differences
 from sweep.report.compare_stats import contrast, decide, family_verdict
 from sweep.report.tables import trials_frame
-from sweep.storage import open_storage, prepare_study
+from sweep.study.storage import open_storage, prepare_study
 from tests.conftest import file_digest
 
 GRID, SEEDS = (0.0, 0.05, 0.1, 0.2), range(5)

@@ -20,11 +20,11 @@ import optuna
 import pytest
 import torch
 
-from sweep.checkpoint import Snapshot, load_checkpoint, save_checkpoint
-from sweep.model import init_model
+from sweep.training.checkpoint import Snapshot, load_checkpoint, save_checkpoint
+from sweep.training.model import init_model
 from sweep.protocol import Protocol
-from sweep.runtime import math_mode
-from sweep.train import Stack, _stacked_adam_state, _train_epoch, prepared, smoothed_cross_entropy, train
+from sweep.training.runtime import math_mode
+from sweep.training.train import Stack, _stacked_adam_state, _train_epoch, prepared, smoothed_cross_entropy, train
 from tests.test_model_train import (assert_same_history, assert_same_weights, check_resume_across_group_sizes,
                                      comparable, tiny)
 

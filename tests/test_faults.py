@@ -12,10 +12,10 @@ import optuna
 import pytest
 import sqlalchemy as sa
 
-from sweep.cells import CELLS
+from sweep.study.storage import ATTEMPTS
 from tests.conftest import sweep_process
 
-COMPLETE = optuna.trial.TrialState.COMPLETE
+COMPLETE, WAITING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING
 
 
 def run_args(data: Path, *extra: str) -> list[str]:
@@ -70,7 +70,7 @@ def test_a_killed_or_interrupted_trial_resumes_to_the_uninterrupted_result(sig, 
         assert code == 130
         said = [line for line in err.splitlines() if line.startswith("sweep:")]  # beside the progress lines
         assert len(said) == 1 and "rerun the same command" in said[0] and "Traceback" not in err
-        assert states == [optuna.trial.TrialState.FAIL]
+        assert states == [optuna.trial.TrialState.FAIL, WAITING]  # handed back: its next attempt waits
     else:
         assert code == -signal.SIGKILL
         assert states == [optuna.trial.TrialState.RUNNING]  # until its heartbeat goes stale
@@ -88,10 +88,14 @@ def test_a_killed_or_interrupted_trial_resumes_to_the_uninterrupted_result(sig, 
 
 
 def claims(url: str, study: str) -> list:
+    """The study's attempts, each with its trial's state."""
+    from sweep.study.records import TRIALS
+
     sid = optuna.load_study(study_name=study, storage=url)._study_id
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(CELLS).where(CELLS.c.study_id == sid)).all()
+        rows = conn.execute(sa.select(ATTEMPTS, TRIALS.c.state).join(TRIALS, TRIALS.c.trial_id == ATTEMPTS.c.trial_id)
+                            .where(ATTEMPTS.c.study_id == sid)).all()
     engine.dispose()
     return rows
 
@@ -109,7 +113,7 @@ def test_three_workers_on_postgres_run_each_of_12_cells_exactly_once(postgres_ur
     assert set(cells) == {(e, s) for e in (0.0, 0.05, 0.1, 0.2) for s in range(3)}
     assert max(cells.values()) == 1
     rows = claims(postgres_url, name)
-    assert len(rows) == 12 and {r.attempt for r in rows} == {0} and {r.state for r in rows} == {"done"}
+    assert len(rows) == 12 and {r.attempt for r in rows} == {0} and {r.state for r in rows} == {COMPLETE}
 
 
 def test_two_workers_on_postgres_one_killed_the_other_finishes_its_cell(postgres_url, slow_data, tmp_path):
@@ -161,13 +165,14 @@ def test_a_failed_database_write_mid_run_fails_the_trials_with_one_line(cli, mon
     said = [line for line in err.splitlines() if line.startswith("sweep:")]  # beside the progress lines
     assert code == 1 and len(said) == 1 and "No space left" in said[0] and "Traceback" not in err
     study = optuna.load_study(study_name="label-smoothing", storage="sqlite:///studies/label-smoothing.db")
-    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+    # The two trials FAIL, and their cells wait again as the next attempts' trials.
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2 + [WAITING] * 2
 
 
 def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_leaves_no_temporary_file(cli, monkeypatch):
     import torch
 
-    import sweep.checkpoint
+    import sweep.training.checkpoint
 
     real_save = torch.save
 
@@ -177,7 +182,7 @@ def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_leaves_no_temporar
         Path(path).write_bytes(b"half a checkpoint")
         raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
 
-    monkeypatch.setattr(sweep.checkpoint.torch, "save", full_disk)
+    monkeypatch.setattr(sweep.training.checkpoint.torch, "save", full_disk)
     code, out, err = cli("run", "--trials", "2", "--epochs", "3", "--batch-trials", "2", "--no-report")
     warnings = [line for line in err.splitlines() if line.startswith("sweep:")]
     assert code == 0 and len(warnings) == 1 and "cannot write checkpoint" in warnings[0] and "Traceback" not in err
@@ -187,7 +192,7 @@ def test_a_checkpoint_that_cannot_be_written_is_a_warning_and_leaves_no_temporar
 
 
 def test_an_unreadable_checkpoint_is_named_removed_and_the_cell_restarts(tmp_path):
-    from sweep.checkpoint import load_checkpoint
+    from sweep.training.checkpoint import load_checkpoint
 
     path = tmp_path / "eps=0.1_seed=0.pt"
     path.write_bytes(b"truncated")
@@ -201,17 +206,17 @@ def test_a_retry_without_its_checkpoint_says_it_restarts_from_epoch_0(tmp_path, 
     was unreadable: each restart says why, in one line; a first attempt says nothing."""
     import torch
 
-    from sweep.cells import Claimed
+    from sweep.study.queue import Held
     from sweep.protocol import Protocol
-    from sweep.space import grid_cells
+    from sweep.study.space import grid_cells
     from sweep.worker import RunConfig, _by_start_epoch
 
     cells = grid_cells([0.0, 0.1], 2)
     cfg = RunConfig(protocol=Protocol(epochs=2), cells=cells, eps_range=None, batch_trials=2, checkpoint_dir=tmp_path,
                     device=torch.device("cpu"))
     (tmp_path / "eps=0.1_seed=0.pt").write_bytes(b"truncated")
-    claimed = [Claimed(cells[0], None, 0.0, 0, attempt=1), Claimed(cells[1], None, 0.1, 0, attempt=0)]
-    groups = list(_by_start_epoch(claimed, cfg, lambda p: {"study": "s"}))
+    claimed = [Held(cells[0], 1, 0, 0.0, 0, attempt=1), Held(cells[1], 2, 1, 0.1, 0, attempt=0)]
+    groups = list(_by_start_epoch(claimed, cfg, lambda p: {"study": "s"}).values())
     assert [[c.cell.key for c, ckpt in g if ckpt is None] for g in groups] == [["eps=0/seed=0", "eps=0.1/seed=0"]]
     said = capsys.readouterr().err.splitlines()
     assert said[0] == ("sweep: restarting eps=0/seed=0 from epoch 0 (its checkpoint is not here: none was written "
@@ -252,11 +257,17 @@ def test_a_signal_stops_every_worker_with_one_line_and_a_rerun_resumes_at_once(e
     trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
     assert COMPLETE not in {t.state for t in trials} and optuna.trial.TrialState.RUNNING not in {t.state for t in trials}
     assert any(t.state == optuna.trial.TrialState.FAIL and t.user_attrs.get("interrupted") for t in trials)
+    # Every unfinished cell waits in the queue as a trial of its own, as the dashboard shows it.
+    waiting = optuna.load_study(study_name="label-smoothing", storage=url).get_trials(states=(WAITING,))
+    assert sorted(t.user_attrs["cell"] for t in waiting) == ["eps=0.05/seed=0", "eps=0/seed=0"]
     # A 600 s heartbeat interval: a rerun that had to wait for stale heartbeats would time out here.
     code, _, err = finished(sweep_process(*args, cwd=tmp_path), timeout=240)
     assert code == 0, err
-    done = [t for t in optuna.load_study(study_name="label-smoothing", storage=url).trials if t.state == COMPLETE]
+    trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
+    done = [t for t in trials if t.state == COMPLETE]
     assert len(done) == 2 and max(t.user_attrs["resumed_from_epoch"] for t in done) >= 1
+    assert Counter(t.user_attrs["cell"] for t in done) == Counter(["eps=0/seed=0", "eps=0.05/seed=0"])
+    assert WAITING not in {t.state for t in trials} and optuna.trial.TrialState.RUNNING not in {t.state for t in trials}
 
 
 def _children(pid: int) -> list[int]:
@@ -331,3 +342,54 @@ def test_a_broken_progress_pipe_never_fails_a_trial():
     pipe.started(["eps=0/seed=0"])
     pipe.finished("eps=0/seed=0", "trial 0: ...")  # nothing raised, nothing more tried
     assert pipe.stream is None
+
+# ------------------------------------------------------------------ studies of older versions, checkpoints left
+
+def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(folder_data, tmp_path):
+    """tests/data/study-0.4.0.db (made by tests/old_study.py under sweep 0.4.0): two cells COMPLETE, one handed
+    back (FAIL), one held by a worker that died (RUNNING, no heartbeat in Optuna's table). The newer sweep keeps
+    the finished trials as they are, fails the dead worker's trial and runs the two open cells, each once."""
+    import shutil
+
+    db = tmp_path / "studies" / "label-smoothing.db"
+    db.parent.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "study-0.4.0.db", db)
+    url = f"sqlite:///{db}"
+    before = {t.number: (t.state, t.user_attrs.get("cell"), t.user_attrs.get("val_acc"))
+              for t in optuna.load_study(study_name="label-smoothing", storage=url).trials}
+    args = ["run", "--trials", "4", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir",
+            str(tmp_path / "cache"), "--device", "cpu", "--workers", "1", "--no-report"]
+    code, out, err = finished(sweep_process(*args, cwd=tmp_path))
+    assert code == 0 and "Traceback" not in err, err
+    assert "4 cells, 2 done" in out
+    trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
+    done = Counter(t.user_attrs["cell"] for t in trials if t.state == COMPLETE)
+    assert done == Counter(["eps=0/seed=0", "eps=0.05/seed=0", "eps=0.1/seed=0", "eps=0.2/seed=0"])
+    for t in trials[:2]:  # the finished trials, untouched
+        assert (t.state, t.user_attrs["cell"], t.user_attrs["val_acc"]) == before[t.number]
+    assert [t.state for t in trials[2:4]] == [optuna.trial.TrialState.FAIL] * 2  # the dead worker's, failed
+    assert {t.user_attrs["cell"]: t.user_attrs["attempt"] for t in trials[4:]} == {"eps=0.1/seed=0": 1,
+                                                                                   "eps=0.2/seed=0": 1}
+    assert {t.state for t in trials} == {COMPLETE, optuna.trial.TrialState.FAIL}
+    code, out, _ = finished(sweep_process(*args, cwd=tmp_path))  # and the next rerun has nothing left to do
+    assert code == 0 and "4 cells, 4 done" in out
+    assert len(optuna.load_study(study_name="label-smoothing", storage=url).trials) == 6
+
+
+def test_a_cells_checkpoint_is_removed_where_it_finishes_and_by_tidy_on_the_machine_that_left_it(slow_data,
+                                                                                                 tmp_path):
+    """Machine A is killed mid-cell (its checkpoint stays in A's folder); machine B, with its own folder, takes
+    the cell over and finishes it (B's checkpoints go as it finishes). A's next run finds the cell done and
+    removes A's checkpoint."""
+    common = run_args(slow_data, "--trials", "1", "--epochs", "3")
+    a_dir, b_dir = tmp_path / "a-checkpoints", tmp_path / "b-checkpoints"
+    a = sweep_process(*common, "--checkpoint-dir", str(a_dir), cwd=tmp_path)
+    wait_for(lambda: list(a_dir.glob("*.pt")), a)
+    a.send_signal(signal.SIGKILL)
+    finished(a)
+    code, out, err = finished(sweep_process(*common, "--checkpoint-dir", str(b_dir), cwd=tmp_path))
+    assert code == 0 and "restarting eps=0/seed=0 from epoch 0" in err, err  # A's checkpoint is not B's to see
+    assert not list(b_dir.glob("*.pt")) and list(a_dir.glob("*.pt"))
+    code, out, err = finished(sweep_process(*common, "--checkpoint-dir", str(a_dir), cwd=tmp_path))
+    assert code == 0 and "1 cells, 1 done" in out, out + err
+    assert not list(a_dir.glob("*.pt"))

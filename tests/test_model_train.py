@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sweep.data import Cifar, normalize
-from sweep.model import SimpleCNN, init_model
+from sweep.training.data import Cifar, normalize
+from sweep.training.model import SimpleCNN, init_model
 from sweep.protocol import Protocol
-from sweep.train import ENGINES, Stack, evaluate, prepared, smoothed_cross_entropy, train
+from sweep.training.train import ENGINES, Stack, evaluate, prepared, smoothed_cross_entropy, train
 from tests.conftest import make_images
 
 
@@ -206,7 +206,7 @@ def check_resume_across_group_sizes(snapshots):
 @pytest.mark.parametrize("k", [1, 3])
 def test_parameters_gradients_and_adam_state_share_one_layout_after_a_resume(k):
     """CUDA's fused Adam refuses state whose strides differ from the parameter's: check on CPU."""
-    from sweep.train import Stack, _stacked_adam_state
+    from sweep.training.train import Stack, _stacked_adam_state
 
     data = tiny()
     protocols = [Protocol(epochs=1, batch_size=32, seed=s) for s in range(k)]

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 import torch
 from scipy import stats
 
-from sweep.space import grid_cells
-from sweep.precision import METRICS, Decision, Need, Rule, decide, needs
+from sweep.study.space import grid_cells
+from sweep.study.precision import METRICS, Decision, Need, Rule, decide, needs
 from sweep.progress import Progress
 from sweep.protocol import Protocol
 from sweep.report.stats import stein, stein_seeds
-from sweep.storage import BLOCKS, open_storage, prepare_study
+from sweep.study.storage import BLOCKS, open_storage, prepare_study
 from sweep.worker import Events, RunConfig, run_worker
 from tests.claim_load import EPSILONS, ROOT, known_metrics, stub_train
 from tests.conftest import file_digest

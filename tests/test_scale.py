@@ -1,5 +1,6 @@
-"""Scale-out: the claim protocol, runs started together, mixed resumes, GPU scheduling arithmetic."""
+"""Scale-out: the queue, runs started together, mixed resumes, GPU scheduling arithmetic."""
 
+import datetime
 import os
 import signal
 import subprocess
@@ -14,14 +15,15 @@ import pytest
 import sqlalchemy as sa
 import torch
 
-from sweep.cells import CELLS, CellBoard
-from sweep.space import grid_cells
+from sweep.study.queue import Queue
+from sweep.study.records import HEARTBEATS
+from sweep.study.space import grid_cells
 from sweep.launch import MAX_BATCH_TRIALS, PER_TRIAL_BYTES, plan_batch_trials, plan_workers, share_of
-from sweep.storage import open_storage, prepare_study
+from sweep.study.storage import open_storage, prepare_study
 from tests.conftest import ROOT, sweep_process, write_pickles
 
-COMPLETE, FAIL, RUNNING = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
-                           optuna.trial.TrialState.RUNNING)
+COMPLETE, FAIL, RUNNING, WAITING = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
+                                    optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
 GiB = 2**30
 
 
@@ -75,20 +77,36 @@ def test_the_parent_spawns_gpu_workers_without_touching_a_gpu(cli, monkeypatch):
     assert spawned == {"workers": 4, "share": 3} and "(4 workers)" in out
 
 
-# ------------------------------------------------------------------ the claim protocol, step by step
+# ------------------------------------------------------------------ the queue, step by step
 
 def board_pair(tmp_path, interval=10.0):
     storage = open_storage(f"sqlite:///{tmp_path}/s.db")
     study = prepare_study(storage, "s", {"protocol": "test"}, "test")
     cells = grid_cells([0.0, 0.1], 2)
-    a = CellBoard(study, storage, cells, None, interval, worker="a")
-    b = CellBoard(study, storage, cells, None, interval, worker="b")
+    a = Queue(study, storage, cells, None, interval, worker="a")
+    b = Queue(study, storage, cells, None, interval, worker="b")
     return storage, study, a, b
 
 
 def age_heartbeats(storage, seconds: float) -> None:
+    """Every heartbeat `seconds` older, as if its worker had fallen silent that long ago."""
     with storage.engine.begin() as conn:
-        conn.execute(CELLS.update().values(beat_at=CELLS.c.beat_at - seconds))
+        for tid, beat in conn.execute(sa.select(HEARTBEATS.c.trial_id, HEARTBEATS.c.heartbeat)).all():
+            conn.execute(HEARTBEATS.update().where(HEARTBEATS.c.trial_id == tid)
+                         .values(heartbeat=beat - datetime.timedelta(seconds=seconds)))
+
+
+def states(study) -> list:
+    return [t.state for t in study.get_trials()]
+
+
+def test_every_cell_waits_as_a_trial_with_its_parameters_before_any_worker_takes_it(tmp_path):
+    storage, study, a, b = board_pair(tmp_path)
+    assert a.enqueue() == 2 and b.enqueue() == 0  # idempotent: a second starter adds nothing
+    trials = study.get_trials()
+    assert states(study) == [WAITING, WAITING]
+    assert [(t.params["label_smoothing"], t.params["seed"], t.user_attrs["cell"]) for t in trials] == [
+        (0.0, 0, "eps=0/seed=0"), (0.1, 0, "eps=0.1/seed=0")]
 
 
 def test_a_cell_is_held_while_its_worker_beats_and_taken_over_once_it_is_silent(tmp_path):
@@ -104,7 +122,7 @@ def test_a_cell_is_held_while_its_worker_beats_and_taken_over_once_it_is_silent(
     assert len(b.status()["open"]) == 2
     (taken,) = b.claim(1)
     assert taken.cell == held[0].cell and taken.attempt == 1
-    assert study._storage.get_trial(held[0].trial._trial_id).state == FAIL
+    assert study._storage.get_trial(held[0].trial_id).state == FAIL
     assert a.complete(held[0], 0.5) is False  # a learns it lost the cell, and tells Optuna nothing
     assert a.complete(held[1], 0.6) is True  # silent but not taken over: still a's to finish
     assert b.complete(taken, 0.7) is True
@@ -113,83 +131,76 @@ def test_a_cell_is_held_while_its_worker_beats_and_taken_over_once_it_is_silent(
     assert b.status()["done"] == a.cells
 
 
-def test_a_failed_cell_reopens_at_once_under_the_next_attempt(tmp_path):
+def test_a_failed_cell_waits_again_at_once_under_the_next_attempt(tmp_path):
     storage, study, a, b = board_pair(tmp_path)
     first = a.claim(1)[0]
     a.fail(first, mark="interrupted")
-    assert study._storage.get_trial(first.trial._trial_id).state == FAIL
+    failed = study._storage.get_trial(first.trial_id)
+    assert failed.state == FAIL and failed.user_attrs["interrupted"] is True
+    assert states(study) == [FAIL, WAITING, WAITING]  # the cell's next attempt waits, with the untouched cell
     again = b.claim(1)[0]
     assert again.cell == first.cell and again.attempt == 1
 
 
 def test_a_signal_between_telling_optuna_and_recording_the_cell_does_not_reopen_it(tmp_path):
-    """SIGTERM after `study.tell` committed but before the claim says done: the hand-back on the way out must
-    find the trial COMPLETE and record the cell done, or the rerun trains it again (two COMPLETE trials)."""
+    """SIGTERM right after the trial was told COMPLETE: the hand-back on the way out must leave the cell done,
+    or the rerun trains it again (two COMPLETE trials)."""
     storage, study, a, b = board_pair(tmp_path)
     held = a.claim(1)[0]
-    study.tell(held.trial, 0.5)  # complete()'s first step, committed; the signal lands before its second
+    study.tell(held.number, 0.5)  # complete()'s step, committed; the signal lands before the worker hears
     a.release_all(mark="interrupted")
-    assert study._storage.get_trial(held.trial._trial_id).state == COMPLETE
+    assert study._storage.get_trial(held.trial_id).state == COMPLETE
     assert held.cell in b.status()["done"] and held.cell not in b.status()["open"]
     assert all(c.cell != held.cell for c in b.claim(2))  # the rerun leaves it alone
 
 
-def test_a_trial_orphaned_by_a_kill_after_ask_is_failed_once_its_claim_is_stale(tmp_path):
-    """SIGKILL between creating the trial and naming it in the claim row: no claim names that trial."""
+def test_two_workers_popping_the_same_waiting_trial_one_wins(tmp_path):
+    """The pop is a compare-and-set on the trial's state: the loser moves on to the next cell."""
     storage, study, a, b = board_pair(tmp_path)
-    live = a.claim(1)[0]  # a's trial is named by its claim and must stay RUNNING throughout
-    with storage.engine.begin() as conn:  # what the dead worker left: its claim row, still empty ...
-        conn.execute(CELLS.insert().values(study_id=study._study_id, cell="eps=0.1/seed=0", attempt=0, worker="dead",
-                                           state="running", claimed_at=0.0, grace=30.0,
-                                           beat_at=conn.execute(sa.select(b.now)).scalar()))
-    orphan = study.ask()  # ... and the trial it made
-    assert b.tidy() == 0  # an empty claim not yet expired: its worker may be between the two steps
-    age_heartbeats(storage, 100)
-    a.beat()
-    (taken,) = b.claim(1)  # the next claimant expires the dead claim, and with it fails the orphan
-    assert taken.cell.key == "eps=0.1/seed=0" and taken.attempt == 1
-    assert study._storage.get_trial(orphan._trial_id).state == FAIL
-    states = {t._trial_id: t.state for t in study.get_trials()}
-    assert states[live.trial._trial_id] == RUNNING and states[taken.trial._trial_id] == RUNNING
+    a.enqueue()
+    first = study.get_trials()[0]._trial_id
+    assert a._pop(first) is True and b._pop(first) is False
+    (got,) = b.claim(1)
+    assert got.cell.key == "eps=0.1/seed=0"
+    assert states(study) == [RUNNING, RUNNING]
 
 
-def test_a_worker_too_slow_to_name_its_trial_loses_the_claim_and_keeps_nothing(tmp_path):
-    """a is starved between creating its trial and naming it; b takes the cell for dead meanwhile."""
-    storage, study, a, _ = board_pair(tmp_path)
-    b = CellBoard(optuna.load_study(study_name="s", storage=storage), storage, a.cells, None, 10.0, worker="b")
-    real_ask, taken = study.ask, []
-
-    def starved_ask(*args, **kw):
-        trial = real_ask(*args, **kw)
-        if not taken:  # the first claim only
-            age_heartbeats(storage, 100)
-            taken.extend(b.claim(1))
-        return trial
-
-    study.ask = starved_ask
-    assert a.claim(1)[0].cell.key == "eps=0.1/seed=0"  # lost the first cell, went on to the next
-    assert [c.cell.key for c in taken] == ["eps=0/seed=0"] and taken[0].attempt == 1
-    first = [t for t in study.get_trials() if t.number == 0][0]
-    assert first.state == FAIL  # a's trial for the lost cell: failed by a itself, never told COMPLETE
-
-
-def test_no_reader_takes_a_cell_for_open_while_its_trial_is_being_checked(tmp_path):
-    """A silent worker told Optuna just before it was taken for dead: the cell is done, never run again."""
+def test_a_pop_whose_answer_was_lost_is_taken_up_again_not_stranded(tmp_path):
+    """The pop committed but the worker never heard so: its retry takes up the same trial, not a second one."""
     storage, study, a, b = board_pair(tmp_path)
-    held = a.claim(1)[0]
-    study.tell(held.trial, 0.5)  # a told Optuna, then stalled before marking its cell done
+    a.enqueue()
+    a._pop(study.get_trials()[0]._trial_id)  # committed; the answer lost
+    (first,) = a.claim(1)
+    assert first.cell.key == "eps=0/seed=0" and first.attempt == 0
+    assert b.claim(2)[0].cell.key == "eps=0.1/seed=0"  # b neither takes it nor waits for it
+    assert a.complete(first, 0.5)
+    assert states(study).count(COMPLETE) == 1 and len(study.get_trials()) == 2
+
+
+def test_a_running_trial_no_attempt_names_is_failed_by_tidy_and_its_cell_run(tmp_path):
+    """An older sweep's worker killed mid-trial leaves a RUNNING trial outside the queue: tidy fails it."""
+    storage, study, a, b = board_pair(tmp_path)
+    orphan = study.ask()
+    orphan.set_user_attr("cell", "eps=0/seed=0")
+    live = a.claim(1)[0]  # a's popped trial is named by its attempt and must stay RUNNING throughout
+    assert live.cell.key == "eps=0/seed=0" and live.attempt == 1  # numbered after the older attempt
+    assert b.tidy() == 1
+    by_id = {t._trial_id: t.state for t in study.get_trials()}
+    assert by_id[orphan._trial_id] == FAIL and by_id[live.trial_id] == RUNNING
+
+
+def test_a_worker_taken_for_dead_while_its_pop_was_slow_keeps_nothing(tmp_path):
+    """a pops, then is starved past its grace before training: b expires the trial and runs the cell; a's
+    records and its tell find the trial FAIL."""
+    from sweep.study.records import write_records
+
+    storage, study, a, b = board_pair(tmp_path)
+    (held,) = a.claim(1)
     age_heartbeats(storage, 100)
-    seen = []
-    real_fail = b._fail_trial
-
-    def checking(trial_id):  # while b checks the trial, a third reader looks at the cell
-        seen.append(CellBoard(study, storage, a.cells, None, 10.0, worker="c")._latest()[0]["eps=0/seed=0"].state)
-        return real_fail(trial_id)
-
-    b._fail_trial = checking
-    claimed = b.claim(1)
-    assert seen == ["expiring"] and [c.cell.key for c in claimed] == ["eps=0.1/seed=0"]
-    assert "eps=0/seed=0" in [c.key for c in b.status()["done"]]
+    (taken,) = b.claim(1)
+    assert taken.cell == held.cell and taken.attempt == 1
+    assert write_records(storage, {held.trial_id: ({1: 0.4}, {})}) == {held.trial_id}
+    assert a.complete(held, 0.5) is False and b.complete(taken, 0.6) is True
 
 
 # ------------------------------------------------------------------ whole runs racing
@@ -224,7 +235,7 @@ def start_together(argvs: list[list[str]], cwd: Path) -> list[subprocess.Popen]:
 
 def test_six_runs_started_at_the_same_instant_on_an_empty_database_all_proceed(empty_database, folder_data,
                                                                                 tmp_path):
-    from sweep.data import load
+    from sweep.training.data import load
 
     cache = tmp_path / "cache"
     load(folder_data, cache)  # decoded once here, so the six read one cache
@@ -243,7 +254,7 @@ def test_six_runs_started_at_the_same_instant_on_an_empty_database_all_proceed(e
 
 def test_a_study_with_another_protocol_is_refused_in_one_line_when_started_together(postgres_url, folder_data,
                                                                                    tmp_path):
-    from sweep.data import load
+    from sweep.training.data import load
 
     cache = tmp_path / "cache"
     load(folder_data, cache)

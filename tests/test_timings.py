@@ -6,16 +6,16 @@ import warnings
 import optuna
 import pytest
 
-from sweep.checkpoint import worth_saving
+from sweep.training.checkpoint import worth_saving
 from sweep.protocol import Protocol
-from sweep.records import write_records
-from sweep.storage import open_storage
-from sweep.timings_text import SECTIONS, sections
+from sweep.study.records import write_records
+from sweep.study.storage import open_storage
+from sweep.bench.timings_text import SECTIONS, sections
 from tests.test_model_train import tiny
 
 
 def test_an_epoch_brings_its_figures_to_the_host_in_one_copy(monkeypatch):
-    import sweep.train as T
+    import sweep.training.train as T
 
     calls = []
     real = T._to_host

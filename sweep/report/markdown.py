@@ -36,7 +36,7 @@ def signed(row, metric, unit: bool = True, adjusted: bool = False) -> str:
 # ---------------------------------------------------------------- sections
 
 def protocol_lines(study: optuna.Study, summary: pd.DataFrame, storage_url, here, margin, recorded) -> list[str]:
-    from ..storage import mask_url
+    from ..study.storage import mask_url
 
     proto, counts = study.user_attrs.get("protocol", {}), state_counts(study)
     subset, source = proto.get("subset"), here(study.user_attrs.get("data_source", "?"))
@@ -59,6 +59,7 @@ def protocol_lines(study: optuna.Study, summary: pd.DataFrame, storage_url, here
         "NLL gap), " + ("fixed with the study before its first trial" if recorded else
                         "the defaults: this study was made before margins were recorded with it"),
         f"- trials: {counts.get('COMPLETE', 0)} complete (used), {counts.get('RUNNING', 0)} running, "
+        + (f"{counts['WAITING']} waiting, " if counts.get("WAITING") else "") +
         f"{counts.get('FAIL', 0)} failed, {counts.get('PRUNED', 0)} pruned (not used)",
     ]
     if len(summary):

@@ -59,7 +59,7 @@ def run_lines(study: optuna.Study, trials: pd.DataFrame) -> list[str]:
 
 def render_readme(study, a: Analysis, storage_url, cwd: str | os.PathLike = "/", target: float = 0.5,
                   plots=PLOTS) -> str:
-    from ..storage import recorded_commands
+    from ..study.storage import recorded_commands
 
     here = lambda text: portable_paths(text, cwd)  # noqa: E731
     trials, summary = a.trials, a.summary

@@ -20,7 +20,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from .checkpoint import Checkpoint, Checkpoints, Snapshot
 from .data import Cifar, normalize
 from .model import SimpleCNN, grouped_forward, init_model
-from .protocol import Protocol
+from ..protocol import Protocol
 from .runtime import math_mode
 
 EVAL_BATCH = 250  # larger eval batches run slower on CPU (cache)

@@ -1,7 +1,7 @@
 """Where a run's time goes: phase timings, written as JSON when SWEEP_TIMINGS names a file, and their summary.
 
     SWEEP_TIMINGS=run.json python -m sweep run ...      # records, in the process that trains
-    python -m sweep.timings run.json --title "bf16"     # prints the summary's sections
+    python -m sweep.bench.summary run.json --title "bf16"     # prints the summary's sections
 
 Recorded: the fixed overhead in phases (import, CUDA start, data load, opening the study, data to the
 device, the first step with its kernel autotuning, the per-epoch database writes, checkpoints, the
@@ -14,8 +14,6 @@ and each hook costs one test per step.
 
 from __future__ import annotations
 
-import argparse
-import atexit
 import contextlib
 import json
 import os
@@ -60,7 +58,7 @@ def _from_env() -> Recorder | None:
     if not name:
         return None
     path = Path(name)
-    if "--child" in sys.argv:  # a spawned worker: its own file beside the parent's
+    if sys.argv[1:2] == ["worker"]:  # a spawned worker: its own file beside the parent's
         path = path.with_name(f"{path.name}.{os.getpid()}")
     return Recorder(path)
 
@@ -201,70 +199,3 @@ def top_kernels(prof, cuda: bool, steps: int, epoch: int) -> dict:
         r["pct"] = 100 * r["self_ms"] / total
     return {"device": "cuda" if cuda else "cpu", "steps": steps, "epoch": epoch, "total_ms": total,
             "rows": rows[:TOP_KERNELS]}
-
-
-# ---------------------------------------------------------------- the process's phases
-
-def install(argv: list[str]) -> None:
-    """Called by `python -m sweep` when SWEEP_TIMINGS is set: imports what a run imports (the import phase),
-    starts CUDA on its own (the CUDA start phase), wraps the phases that `sweep run` goes through, and writes
-    the file at exit."""
-    if _recorder is None:
-        return
-    import optuna  # noqa: F401
-    import torch
-
-    from . import data, launch, report, storage, train, worker  # noqa: F401
-
-    _recorder.notes["import_s"] = process_age()
-    device = argv[argv.index("--device") + 1] if "--device" in argv[:-1] else "auto"
-    if device != "cpu" and torch.cuda.is_available():
-        t0 = time.perf_counter()
-        torch.cuda.init()
-        torch.empty(1, device=device if device.startswith("cuda") else "cuda")
-        torch.cuda.synchronize()
-        _recorder.notes["cuda_start_s"] = time.perf_counter() - t0
-    wrap(launch, "_load_data", "data load (decode or cache)")
-    wrap(storage, "open_storage", "open study")
-    wrap(storage, "prepare_study", "open study")
-    wrap(data.Cifar, "to", "data to device")
-    wrap(report, "write_report", "report")
-    wrap(launch, "_finish", "finish (tidy, table, report)")
-    atexit.register(_recorder.write)
-
-
-def wrap(owner, name: str, label: str) -> None:
-    fn = getattr(owner, name)
-
-    def timed(*args, **kwargs):
-        with phase(label):
-            return fn(*args, **kwargs)
-
-    setattr(owner, name, timed)
-
-
-# ---------------------------------------------------------------- the summary
-
-def summary(blob: dict, title: str) -> str:
-    """Every section, whatever was recorded: a value missing says why."""
-    from .timings_text import sections
-
-    return sections(blob, title)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sweep.timings", description="summarise a SWEEP_TIMINGS file")
-    p.add_argument("file")
-    p.add_argument("--title", default="")
-    args = p.parse_args(argv)
-    try:
-        blob = json.loads(Path(args.file).read_text())
-    except (OSError, ValueError) as e:
-        print(f"sweep.timings: no timings in {args.file} ({type(e).__name__}); the run recorded none", file=sys.stderr)
-        blob = {}
-    print(summary(blob, args.title or Path(args.file).stem))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -65,7 +65,7 @@ def use_fast_kernels(device: torch.device) -> None:
 
 def resolve_precision(choice: str, device: torch.device) -> str:
     """The protocol's math mode: `auto` is TF32 on a GPU and IEEE fp32 on a CPU, which has no TF32."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     if choice == "auto":
         return "tf32" if device.type == "cuda" else "fp32"

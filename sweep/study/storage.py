@@ -21,9 +21,9 @@ from pathlib import Path
 import optuna
 import sqlalchemy as sa
 
-from . import __version__
-from .errors import UsageError
-from .protocol import TRAINING_REVISION
+from .. import __version__
+from ..errors import UsageError
+from ..protocol import TRAINING_REVISION
 
 METRIC_NAME = "val_acc"  # the objective, as the dashboard names it
 QUESTION = "How does label smoothing change overfitting of a fixed CNN on CIFAR-10?"
@@ -36,20 +36,16 @@ STUDIES = sa.Table(
     sa.Column("study_name", sa.String(512), primary_key=True),
     sa.Column("protocol", sa.Text, nullable=False),  # JSON of study_protocol(): what every trial shares
 )
-# Claims of cells: see cells.py for the protocol that reads and writes them.
-CELLS = sa.Table(
-    "sweep_cells", META,
+# The attempts of every cell: see queue.py. A row is written with its trial, in one transaction, and never
+# changes; the primary key lets no cell have two attempts of one number, and so never two live trials.
+ATTEMPTS = sa.Table(
+    "sweep_attempts", META,
     sa.Column("study_id", sa.Integer, primary_key=True),  # Optuna's id: a study deleted and made anew starts clean
     sa.Column("cell", sa.String(128), primary_key=True),
     sa.Column("attempt", sa.Integer, primary_key=True),
-    sa.Column("trial_id", sa.Integer, nullable=True),  # None between the claim and the trial's creation
-    sa.Column("worker", sa.String(256), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # running | done | failed | expiring
-    sa.Column("claimed_at", sa.Double, nullable=False),  # database clock, seconds since 1970
-    sa.Column("beat_at", sa.Double, nullable=False),  # last heartbeat, database clock
-    sa.Column("grace", sa.Double, nullable=False),  # the holder's own grace period, seconds
+    sa.Column("trial_id", sa.Integer, nullable=False, unique=True),  # the Optuna trial that is this attempt
 )
-# Seed blocks added by `run --until-precise`: see precision.py. One row per decision to add a block.
+# Seed blocks added by `run --until-precise`: see precision.py. One row per seed the decision added.
 BLOCKS = sa.Table(
     "sweep_blocks", META,
     sa.Column("study_id", sa.Integer, primary_key=True),
@@ -104,24 +100,57 @@ def _engine_kwargs(backend: str) -> dict:
     return {"pool_pre_ping": True}
 
 
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna's storage, safe to open from many processes at the same instant on an empty database."""
+def open_storage(url: str, patience: float = 0.0, reader: bool = False) -> optuna.storages.RDBStorage:
+    """Optuna's storage, safe to open from many processes at the same instant on an empty database.
+
+    A database that is down or restarting is waited for up to `patience` seconds (then `DatabaseGone`, a
+    database error, not bad input); an error that waiting does not cure (a bad password, a missing
+    database) is a UsageError. A `reader` (the report) leaves SQLite's transactions as they are: it writes
+    nothing, and a study file it may only read must stay readable."""
+    from .patience import DatabaseGone, Patience
+
     check_storage_url(url)
     parsed = sa.engine.make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     kwargs = _engine_kwargs(backend)
-    engine = sa.create_engine(url, **kwargs)
+
+    def attempt() -> optuna.storages.RDBStorage:
+        engine = sa.create_engine(url, **kwargs)
+        try:
+            return _once(engine, lambda: optuna.storages.RDBStorage(url, engine_kwargs=kwargs))
+        finally:
+            engine.dispose()
+
     try:
-        return _once(engine, lambda: optuna.storages.RDBStorage(url, engine_kwargs=kwargs))
-    except UsageError:
+        storage = Patience(patience)(attempt)
+    except (UsageError, DatabaseGone):  # a database away is no bad input: DatabaseGone, for the caller to say so
         raise
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UsageError(f"cannot open storage {mask_url(url)}: {reason.replace(url, mask_url(url))}")
-    finally:
-        engine.dispose()
+    if backend == "sqlite" and not reader:
+        immediate_transactions(storage.engine)
+    return storage
+
+
+def immediate_transactions(engine: sa.Engine) -> None:
+    """Every transaction on this SQLite engine takes the write lock when it begins (BEGIN IMMEDIATE).
+
+    Python's sqlite3 begins DEFERRED: two transactions that both read and then write (a queue look, then
+    a pop) can both read, and the second writer then fails at once as locked, without waiting. Taking
+    the lock at BEGIN makes each transaction wait its turn (the connection's 120 s timeout) instead."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_pysqlite_begin(dbapi_connection, record):
+        dbapi_connection.isolation_level = None  # sqlite3 then leaves BEGIN to the hook below
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections made before the hooks are dropped: every new one has them
 
 
 def ensure_tables(storage: optuna.storages.RDBStorage) -> None:

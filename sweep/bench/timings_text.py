@@ -1,4 +1,4 @@
-"""A SWEEP_TIMINGS file as the GPU check's summary sections (see sweep/timings.py).
+"""A SWEEP_TIMINGS file as the GPU check's summary sections (see sweep/bench/summary.py).
 
 Every section is always written; a figure that was not recorded says why ("n/a (cpu)" for CUDA events
 on a CPU, "not recorded" where the run ended before that phase).

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .data import Cifar
-from .runtime import machine_name
+from ..training.data import Cifar
+from ..training.runtime import machine_name
 
 # The fixed CNN's convolutions and linear layers, per image: (multiply-adds, whether the backward pass
 # computes the layer's input gradient). conv1 reads the images, which need no gradient.
@@ -70,7 +70,7 @@ def decisions(rows: list[dict]) -> list[str]:
 
 
 def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float, peaks: list) -> str:
-    from .report.paths import portable_paths
+    from ..report.paths import portable_paths
 
     threads = "" if device.type == "cuda" else f", {torch.get_num_threads()} threads"
     lines = ["# Benchmark: the seed's training loop against this project's paths", "",

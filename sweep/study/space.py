@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import optuna
+from optuna.distributions import FloatDistribution, IntDistribution
 
 EPS_PARAM, SEED_PARAM = "label_smoothing", "seed"
 
@@ -40,18 +40,13 @@ def _fmt(x: float) -> str:
     return format(float(x), ".10g")
 
 
-def _sampler(cell: Cell, eps_range: tuple[float, float] | None) -> optuna.samplers.BaseSampler:
-    fixed = {SEED_PARAM: cell.seed} if cell.eps is None else {SEED_PARAM: cell.seed, EPS_PARAM: cell.eps}
-    base = optuna.samplers.TPESampler(seed=cell.seed) if eps_range else optuna.samplers.RandomSampler(seed=0)
-    return optuna.samplers.PartialFixedSampler(fixed, base)
-
-
-def suggest(trial: optuna.Trial, cells: Sequence[Cell], eps_range: tuple[float, float] | None) -> tuple[float, int]:
-    """Declared with the ranges the study samples, so the dashboard's plots span the study itself.
-
-    A range, not the grid's values as categories: Optuna refuses a categorical parameter whose
-    choices change within a study, and a rerun may add cells.
-    """
+def declared(cell: Cell, cells: Sequence[Cell]) -> dict:
+    """The parameters a cell's trial carries from the start, {name: (value, distribution)}; a sampled ε is drawn
+    when the trial is popped. Declared with the ranges the study samples, so the dashboard's plots span the study
+    itself: a range, not the grid's values as categories (Optuna refuses categorical choices that change within
+    a study, and a rerun may add cells)."""
+    seeds = IntDistribution(0, max(c.seed for c in cells))
+    if cell.eps is None:
+        return {SEED_PARAM: (cell.seed, seeds)}
     grid = [c.eps for c in cells if c.eps is not None]
-    lo, hi = eps_range or (min(grid), max(grid))
-    return trial.suggest_float(EPS_PARAM, lo, hi), trial.suggest_int(SEED_PARAM, 0, max(c.seed for c in cells))
+    return {EPS_PARAM: (cell.eps, FloatDistribution(min(grid), max(grid))), SEED_PARAM: (cell.seed, seeds)}

@@ -12,8 +12,9 @@ first-stage SD, t on n0 − 1 df) cover exactly their nominal level however the 
 By default only the primary comparison (the accuracy gap, unless the study names another) is
 targeted; `--until-precise-secondary` targets the other headline comparisons too.
 
-Each block is an insert into `sweep_blocks` keyed by its seed: every worker that finds the first
-stage done computes the same plan from the same trials, and the primary key keeps one row per seed.
+Each block is an insert into `sweep_blocks` keyed by its seed, and its cells are queued as WAITING trials:
+every worker that finds the first stage done computes the same plan from the same trials, and the
+primary keys keep one row per seed and one attempt per cell.
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from dataclasses import asdict, dataclass
 from typing import Mapping
 
 import optuna
-import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from .report.stats import paired_t, stein_seeds
-from .storage import BLOCKS
+from ..report.stats import paired_t, stein_seeds
 
 # The headline comparisons, in the report's units: stored fractions are shown in pp (× 100).
 METRICS = {"gap": "pp", "val_acc": "pp", "nll_gap": "nats", "val_ece": "pp"}
@@ -133,31 +132,27 @@ def finished_values(study: optuna.Study, keys: set[str]) -> dict[tuple[float, in
     return out
 
 
-def extend(board, rule: Rule, epsilons: list[float]) -> Decision:
-    """Called by a worker that found every cell done: plan from the first stage, record each block once."""
-    seeds = len({c.seed for c in board.cells})
-    values = finished_values(board.study, {c.key for c in board.cells})
+def extend(queue, rule: Rule, epsilons: list[float]) -> Decision:
+    """Called by a worker that found every cell done: plan from the first stage, record each block once and
+    queue its cells as WAITING trials."""
+    seeds = len({c.seed for c in queue.cells})
+    values = finished_values(queue.study, {c.key for c in queue.cells})
     ns = needs(values, rule)
     decision = decide(ns, rule, seeds, len(epsilons))
     record = json.dumps({"widest": asdict(decision.widest) if decision.widest else None, "rule": asdict(rule),
-                         "needed": decision.needed, "cells_before": len(board.cells)})
+                         "needed": decision.needed, "cells_before": len(queue.cells)})
     # For the report and the dashboard, whatever the decision; every worker writes the same plan.
-    board.study.set_user_attr("precise_plan", {"needs": [asdict(n) for n in ns], "action": decision.action,
+    queue.study.set_user_attr("precise_plan", {"needs": [asdict(n) for n in ns], "action": decision.action,
                                                **json.loads(record)})
-    for seed in decision.seeds:
-        try:
-            with board.storage.engine.begin() as conn:
-                conn.execute(BLOCKS.insert().values(study_id=board.sid, seed=seed, decided_at=board.now,
-                                                    worker=board.worker, record=record))
-        except sa.exc.IntegrityError:  # the same plan, recorded by another worker (or by this one before a blip)
-            pass
+    if decision.seeds:
+        queue.add_blocks(decision.seeds, record)
     return decision
 
 
 def check_frozen(study: optuna.Study, rule: Rule) -> None:
     """Stein's intervals are exact only if the target was not chosen after seeing the first stage: once a plan
     is recorded, a rerun must ask for the same targets (a higher cap only lets the plan finish)."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     recorded = study.user_attrs.get("until_precise")
     if recorded is not None and recorded.get("procedure") != "stein":
@@ -173,16 +168,13 @@ def check_frozen(study: optuna.Study, rule: Rule) -> None:
                          "(a higher --max-trials is fine), or use another --study-name")
 
 
-def latest_block(board) -> str:
+def latest_block(queue) -> str:
     """What the decision to add blocks said, read back by a worker that did not make it."""
-    query = (sa.select(BLOCKS.c.seed, BLOCKS.c.record).where(BLOCKS.c.study_id == board.sid)
-             .order_by(BLOCKS.c.seed))
-    with board.storage.engine.connect() as conn:
-        rows = conn.execute(query).all()
+    rows = queue.blocks()
     if not rows:
         return ""
     record = json.loads(rows[-1].record)
     w = record.get("widest")
-    before = len({c.seed for c in board.cells if c.seed < rows[0].seed})
+    before = len({c.seed for c in queue.cells if c.seed < rows[0].seed})
     return Decision("add", tuple(r.seed for r in rows), record.get("needed"),
                     Need(**w) if w and "needed" in w else None).text(before)

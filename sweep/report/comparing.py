@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import sqlalchemy as sa
 
-from .errors import UsageError
+from ..errors import UsageError
 
 SQLITE = "sqlite:///"
 
@@ -43,7 +43,7 @@ def same_place(url_a: str, url_b: str) -> bool:
 
 def readonly_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna's storage on an existing database, opened so that nothing can be written to it."""
-    from .storage import _engine_kwargs, mask_url
+    from ..study.storage import _engine_kwargs, mask_url
 
     shown = mask_url(url)
     try:
@@ -74,7 +74,7 @@ def readonly_storage(url: str) -> optuna.storages.RDBStorage:
 
 
 def load(name: str, url: str) -> Loaded:
-    from .storage import mask_url
+    from ..study.storage import mask_url
 
     storage = readonly_storage(url)
     if name not in {s.study_name for s in storage.get_all_studies()}:
@@ -84,7 +84,7 @@ def load(name: str, url: str) -> Loaded:
 
 def protocol_of(loaded: Loaded) -> dict:
     """The protocol fixed with the study (sweep's table, else the study's attribute), math mode as in `run`."""
-    from .storage import _math_mode_of_old, _recorded_protocol
+    from ..study.storage import _math_mode_of_old, _recorded_protocol
 
     recorded = _recorded_protocol(loaded.storage, loaded.name) or loaded.study.user_attrs.get("protocol")
     if recorded is None:
@@ -95,11 +95,11 @@ def protocol_of(loaded: Loaded) -> dict:
 
 
 def side(loaded: Loaded, protocol: dict):
-    from .report.analysis import first_stage, margins
-    from .report.compare import normalised
-    from .report.compare_text import Side
-    from .report.tables import machines, trials_frame, wall_span
-    from .storage import mask_url
+    from .analysis import first_stage, margins
+    from .compare import normalised
+    from .compare_text import Side
+    from .tables import machines, trials_frame, wall_span
+    from ..study.storage import mask_url
 
     trials = trials_frame(loaded.study)
     span = wall_span(loaded.study)
@@ -112,9 +112,9 @@ def side(loaded: Loaded, protocol: dict):
 
 def compare(a: str, b: str, storage: str | None, storage_b: str | None, out: str | None) -> tuple[Path, list]:
     """Write the comparison; returns its folder and the protocol fields that differ, (field, A's, B's)."""
-    from .report.compare import paired_cells, protocol_differences, shared_margin
-    from .report.compare_text import write_comparison
-    from .storage import writable_folder
+    from .compare import paired_cells, protocol_differences, shared_margin
+    from .compare_text import write_comparison
+    from ..study.storage import writable_folder
 
     url_a, url_b = urls(a, b, storage, storage_b)
     if a == b and same_place(url_a, url_b):

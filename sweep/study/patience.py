@@ -1,10 +1,10 @@
 """Riding out database blips: a restarted server, a dropped connection, a serialisation failure.
 
-Every database step of a worker (claims, epoch records, telling Optuna, heartbeats, block decisions)
+Every database step of a worker (pops, epoch records, telling Optuna, heartbeats, block decisions)
 goes through `Patience`: a transient error is retried with backoff for a bounded window, saying once
 that it waits; only past the window does the error end the run (one line, exit 1, and a rerun goes
-on). Each step is safe to repeat: the claim protocol takes up a claim of its own whose answer was
-lost (see `CellBoard.claim`), Optuna's reports and attributes overwrite themselves, and a repeated
+on). Each step is safe to repeat: a worker takes up a trial it popped whose answer was lost (see
+`Queue.claim`), queueing adds nothing twice, Optuna's reports and attributes overwrite themselves, and a repeated
 `tell` finds its trial COMPLETE.
 """
 
@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 import optuna
 import sqlalchemy as sa
 
-from . import progress
+from .. import progress
 
 T = TypeVar("T")
 PATIENCE = 300.0  # seconds a worker waits for its database before it gives up
@@ -76,7 +76,7 @@ class DatabaseGone(Exception):
     """The database stayed unreachable for the whole window; the error that ended it is the cause."""
 
     def __init__(self, window: float):
-        super().__init__(f"still unreachable after {window:g} s of retries")
+        super().__init__(f"still unreachable after {window:g} s of retries" if window else "unreachable")
         self.window = window
 
 
@@ -89,6 +89,12 @@ class Patience:
         self.say = say or progress.say
         self.waiting = False  # said that it waits, and not yet that the database is back
         self.lock = threading.Lock()
+        self.abandoned = threading.Event()  # set by `abandon`: no step retries any more
+
+    def abandon(self) -> None:
+        """Stop retrying, in every thread that calls through this Patience: a run that is ending (a signal
+        during an outage) must not wait out the window. A step waiting for its next try gives up at once."""
+        self.abandoned.set()
 
     def __call__(self, step: Callable[..., T], *args, **kwargs) -> T:
         start, delay = None, self.first_delay
@@ -102,14 +108,15 @@ class Patience:
                     self.on_trouble()
                 now = time.monotonic()
                 start = now if start is None else start
-                if now - start >= self.window:
+                if now - start >= self.window or self.abandoned.is_set():
                     raise DatabaseGone(self.window) from e
                 with self.lock:
                     if not self.waiting:
                         self.waiting = True
                         self.say(f"sweep: database unreachable ({reason(e)}); retrying for up to "
                                  f"{self.window:g} s")
-                time.sleep(min(delay, max(0.0, start + self.window - now)))
+                if self.abandoned.wait(min(delay, max(0.0, start + self.window - now))):
+                    raise DatabaseGone(self.window) from e
                 delay = min(delay * 2, self.max_delay)
                 continue
             if start is not None:

@@ -12,8 +12,6 @@ from typing import Callable
 
 import torch
 
-from .space import Cell
-
 
 @dataclass
 class Checkpoint:
@@ -109,8 +107,22 @@ def worth_saving(epochs_left: int, epoch_seconds: float, save_seconds: float) ->
     return epochs_left > 0 and epochs_left * epoch_seconds > save_seconds
 
 
-def checkpoint_path(folder: Path, cell: Cell) -> Path:
-    return folder / (re.sub(r"[^A-Za-z0-9.=_-]+", "_", cell.key) + ".pt")
+def checkpoint_path(folder: Path, cell: str) -> Path:
+    """The checkpoint of the cell whose key is `cell` (e.g. "eps=0.1/seed=3")."""
+    return folder / (re.sub(r"[^A-Za-z0-9.=_-]+", "_", cell) + ".pt")
+
+
+def remove_checkpoints(folder: Path, cells) -> int:
+    """Remove the checkpoints of finished cells (by key) found in `folder`; returns how many went. Best effort: a
+    file that cannot be removed stays, and is tried again at the next tidy."""
+    gone = 0
+    for cell in cells:
+        path = checkpoint_path(folder, cell)
+        with contextlib.suppress(OSError):
+            if path.exists():
+                path.unlink()
+                gone += 1
+    return gone
 
 
 def checkpoint_key(study_name: str, study_protocol: dict | None, eps: float, seed: int) -> dict:

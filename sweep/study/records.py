@@ -1,4 +1,5 @@
-"""A worker's records for all the trials it trains, in one database transaction.
+"""Rows of Optuna's own tables, written as Optuna writes them, in one transaction with sweep's: a worker's
+records for all the trials it trains, and the queue's new trials.
 
 Optuna's API commits once per call: an epoch's report and history for 20 trials are 40 commits (each a
 file sync on SQLite, a round trip on PostgreSQL), and a trial's final metrics a dozen more. Here the
@@ -14,12 +15,16 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages._rdb import models
 from optuna.trial import TrialState
 
+STUDIES = models.StudyModel.__table__
 TRIALS = models.TrialModel.__table__
+PARAMS = models.TrialParamModel.__table__
 VALUES = models.TrialIntermediateValueModel.__table__
 ATTRS = models.TrialUserAttributeModel.__table__
+HEARTBEATS = models.TrialHeartbeatModel.__table__
 
 
 def write_records(storage, rows: dict[int, tuple[dict[int, float], dict[str, Any]]]) -> set[int]:
@@ -55,3 +60,26 @@ def write_records(storage, rows: dict[int, tuple[dict[int, float], dict[str, Any
 def _value_row(trial_id: int, step: int, value: float) -> dict:
     stored, kind = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(value)
     return {"trial_id": trial_id, "step": step, "intermediate_value": stored, "intermediate_value_type": kind}
+
+
+def insert_trial(conn, study_id: int, number: int, state: TrialState,
+                 params: dict[str, tuple[Any, BaseDistribution]], user_attrs: dict[str, Any]) -> int:
+    """A new trial of the study with its parameters and attributes, inside the caller's transaction; returns its id.
+    `number` must be the study's count of trials so far, read under the study row's lock (as Optuna does)."""
+    trial_id = conn.execute(TRIALS.insert().values(number=number, study_id=study_id, state=state,
+                                                   datetime_start=None, datetime_complete=None)).inserted_primary_key[0]
+    if params:
+        conn.execute(PARAMS.insert(), [{"trial_id": trial_id, "param_name": name,
+                                        "param_value": dist.to_internal_repr(value),
+                                        "distribution_json": distribution_to_json(dist)}
+                                       for name, (value, dist) in params.items()])
+    set_user_attrs(conn, trial_id, user_attrs)
+    return trial_id
+
+
+def set_user_attrs(conn, trial_id: int, attrs: dict[str, Any]) -> None:
+    """Trial user attributes, overwriting, inside the caller's transaction."""
+    if attrs:
+        conn.execute(ATTRS.delete().where(ATTRS.c.trial_id == trial_id, ATTRS.c.key.in_(list(attrs))))
+        conn.execute(ATTRS.insert(), [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                                      for k, v in attrs.items()])

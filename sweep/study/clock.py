@@ -1,0 +1,68 @@
+"""The database's clock, which every worker's heartbeat and every judgement of silence uses (workers on many
+machines never compare their own clocks), and the thread that beats."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+
+import sqlalchemy as sa
+
+from .patience import outage
+
+def utc_now(dialect: str) -> sa.ColumnElement:
+    """The database's clock, UTC, as a timestamp: what a heartbeat records."""
+    if dialect == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H:%M:%f", "now")
+    if dialect == "postgresql":
+        return sa.func.timezone("UTC", sa.func.clock_timestamp())
+    if dialect in ("mysql", "mariadb"):
+        return sa.func.utc_timestamp(6)
+    raise NotImplementedError(f"no database clock for {dialect}")
+
+
+def age(dialect: str, column) -> sa.ColumnElement:
+    """Seconds since the timestamp in `column`, by the database's clock (None where it is NULL)."""
+    if dialect == "sqlite":
+        return (sa.func.julianday("now") - sa.func.julianday(column)) * 86400.0
+    if dialect == "postgresql":
+        return sa.func.extract("epoch", sa.func.timezone("UTC", sa.func.clock_timestamp()) - column)
+    if dialect in ("mysql", "mariadb"):
+        return sa.func.timestampdiff(sa.literal_column("MICROSECOND"), column, sa.func.utc_timestamp(6)) / 1e6
+    raise NotImplementedError(f"no database clock for {dialect}")
+
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Heartbeat:
+    """Beats for all of a worker's trials from a thread, from the first pop to the end."""
+
+    def __init__(self, queue):
+        self.queue = queue
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        wait = self.queue.interval
+        while not self.stop.wait(wait):
+            try:
+                self.queue.beat()
+                wait = self.queue.interval
+            except Exception as e:
+                # Retried within a second: after a blip the first beat must come before others judge this worker.
+                if outage(e):
+                    self.queue.troubled()
+                wait = min(1.0, self.queue.interval)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
