@@ -16,10 +16,11 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .errors import Interrupted, UsageError
+from .training.runtime import cpu_flags, has_bf16_units
 
 PER_TRIAL_BYTES = 512 * 2**20  # generous GPU memory per batched trial: a 128-image step plus Adam state
 MAX_BATCH_TRIALS = 64
@@ -69,22 +70,6 @@ BF16_MEASURED = {
               "fp32's (equivalent within ±1 pp at ε = 0.2, inconclusive at 0.05 and 0.1), while calibration moved: "
               "ECE 0.7 pp lower at ε = 0, its effect at ε = 0.1 about 1 pp smaller (reports/compare-fp32-bf16)",
 }
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with bf16 arithmetic units
-
-
-def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
-    """The first CPU's feature flags; empty where there is no such file (not Linux)."""
-    with contextlib.suppress(OSError):
-        for line in Path(path).read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.partition(":")[2].split())
-    return set()
-
-
-def has_bf16_units(flags) -> bool:
-    return any(f in flags for f in BF16_FLAGS)
-
-
 def precision_chosen(argv) -> bool:
     """Whether --precision was on the command line (argparse also takes a unique prefix, e.g. --prec)."""
     return any(len(flag) >= 4 and "--precision".startswith(flag) for flag in (a.partition("=")[0] for a in argv))
@@ -103,17 +88,40 @@ def bf16_tip(flags, device_type: str, precision: str, chosen: bool) -> str | Non
 
 # ---------------------------------------------------------------- the run
 
+@dataclass
+class Opened:
+    """What a run has checked and opened before anything trains: the same in the parent and in every worker."""
+    storage_url: str
+    checkpoint_dir: Path
+    data: object  # training.data.Cifar
+    protocol: object  # protocol.Protocol
+    storage: object  # optuna.storages.RDBStorage
+    study: object  # optuna.Study
+    cells: list
+    eps_range: tuple[float, float] | None
+    rule: object | None  # study.precision.Rule, with --until-precise
+
+
 def run(args, device) -> int:
-    from .study.patience import Patience
-    from .study.queue import Queue
-    from .study.space import grid_cells, range_cells
-    from .progress import EventPipe, Progress
+    """`sweep run` (the parent: queue, plan the workers, train here or spawn them, finish), or one spawned
+    `sweep worker`."""
+    from .progress import EventPipe
+
+    opened = _open(args, device)
+    if args.command == "worker":
+        return _train_here(args, device, opened, args.share, EventPipe(), peers=args.peers)
+    return _lead(args, device, opened)
+
+
+def _open(args, device) -> Opened:
+    """Check every input, load the data, open (or wait for) the database and the study; bad input is refused
+    before anything is written."""
     from . import __version__
     from .protocol import Protocol
-    from .training.runtime import resolve_precision
+    from .study.space import grid_cells, range_cells
     from .study.storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
     from .study.storage import writable_folder
-    from .training.checkpoint import remove_checkpoints
+    from .training.runtime import resolve_precision
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     check_storage_url(storage_url)
@@ -139,8 +147,7 @@ def run(args, device) -> int:
         base = study.user_attrs.get("until_precise", {}).get("base_trials", args.trials)
         rule = replace(rule, first_stage=base // len(args.epsilons))
         check_frozen(study, rule)
-    worker = args.command == "worker"
-    if not worker:
+    if args.command != "worker":
         record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)])
                        + f"  # sweep {__version__}")
         if rule is not None:  # the report states the rule the study was last run under, and where blocks began
@@ -148,46 +155,53 @@ def run(args, device) -> int:
                                                   "base_trials": base, "procedure": "stein",
                                                   "first_stage_seeds": rule.first_stage})
     cells = range_cells(args.trials) if eps_range else grid_cells(args.epsilons, args.trials)
-    board = Queue(study, storage, cells, eps_range, args.heartbeat_interval,
-                  epsilons=None if eps_range else args.epsilons)
-    if worker:
-        return _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, args.share,
-                           EventPipe(), peers=args.peers, rule=rule)
+    return Opened(storage_url, checkpoint_dir, data, protocol, storage, study, cells, eps_range, rule)
+
+
+def _lead(args, device, o: Opened) -> int:
+    """The process the user started: queue the cells, choose the workers, train here or spawn, finish."""
+    from .progress import Progress
+    from .study.patience import Patience
+    from .study.queue import Queue
+    from .study.storage import mask_url
+    from .training.checkpoint import remove_checkpoints
+
+    queue = Queue(o.study, o.storage, o.cells, o.eps_range, args.heartbeat_interval,
+                  epsilons=None if o.eps_range else args.epsilons)
     patient = Patience(args.db_patience)
-    patient(board.tidy)  # trials of an older sweep's dead workers
-    patient(board.enqueue)  # every cell waits as a trial from now on, in the dashboard too
-    status = patient(board.status)
-    remove_checkpoints(checkpoint_dir, [c.key for c in status["done"]])  # cells finished on another machine
+    patient(queue.tidy)  # trials of an older sweep's dead workers
+    patient(queue.enqueue)  # every cell waits as a trial from now on, in the dashboard too
+    status = patient(queue.status)
+    remove_checkpoints(o.checkpoint_dir, [c.key for c in status["done"]])  # cells finished on another machine
     n_open = len(status["open"])
     # A rule that may add blocks has at least a block's worth of work ahead, even on a finished grid.
-    ahead = max(n_open, len(args.epsilons)) if rule is not None else n_open
+    ahead = max(n_open, len(args.epsilons)) if o.rule is not None else n_open
     workers = plan_workers(args.workers, device.type, _gpu_count(device), _cores(), ahead)
-    print(f"study '{args.study_name}' in {mask_url(storage_url)}: {len(board.cells)} cells, "
+    print(f"study '{args.study_name}' in {mask_url(o.storage_url)}: {len(queue.cells)} cells, "
           f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {n_open} to run "
-          f"on {device} ({workers} worker{'s' if workers > 1 else ''}); data {data.source} "
-          f"({len(data.train_y)} train / {len(data.test_y)} test)", flush=True)
-    tip = bf16_tip(cpu_flags(), device.type, precision, args.precision != "auto" or precision_chosen(args.argv))
+          f"on {device} ({workers} worker{'s' if workers > 1 else ''}); data {o.data.source} "
+          f"({len(o.data.train_y)} train / {len(o.data.test_y)} test)", flush=True)
+    tip = bf16_tip(cpu_flags(), device.type, o.protocol.precision,
+                   args.precision != "auto" or precision_chosen(args.argv))
     if tip:
         print(tip, flush=True)
-    if rule is not None:
-        print(f"until precise: {precision_line(board, rule, args.epsilons)}", flush=True)
-    progress = Progress(total=len(board.cells), done=len(status["done"]), elsewhere=len(status["busy"]),
-                        epochs=protocol.epochs)
+    if o.rule is not None:
+        print(f"until precise: {precision_line(queue, o.rule, args.epsilons)}", flush=True)
+    progress = Progress(total=len(queue.cells), done=len(status["done"]), elsewhere=len(status["busy"]),
+                        epochs=o.protocol.epochs)
     codes = []
     try:
         if workers > 1:
             codes = _spawn_workers(args, device, workers, share_of(ahead, workers), progress)
         else:
-            _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, ahead, progress,
-                        rule=rule)
+            _train_here(args, device, o, ahead, progress)
     finally:
         progress.close()
     failed = [f"worker {i + 1} ({_ending(code)})" for i, code in enumerate(codes) if code]
     # Workers that failed may have waited out the database already: the report does not wait as long again.
-    left = _finish(args, study, storage_url, board, checkpoint_dir,
-                   min(args.db_patience, 10.0) if failed else args.db_patience)
-    if rule is not None and not left:
-        print(f"until precise: {precision_line(board, rule, args.epsilons)}")
+    left = _finish(args, o, queue, min(args.db_patience, 10.0) if failed else args.db_patience)
+    if o.rule is not None and not left:
+        print(f"until precise: {precision_line(queue, o.rule, args.epsilons)}")
     if failed and left:
         print(f"sweep: {len(failed)} of {workers} workers failed: {', '.join(failed)}; the report covers the cells "
               "that finished; rerun the same command to run the rest", file=sys.stderr)
@@ -238,13 +252,13 @@ def precision_rule(args):
     return Rule(target_pp=args.until_precise, target_nats=nats, max_trials=args.max_trials, metrics=metrics)
 
 
-def precision_line(board, rule, epsilons) -> str:
+def precision_line(queue, rule, epsilons) -> str:
     """Where the rule stands on the study's finished trials (the same reckoning the workers make)."""
     from .study.precision import decide, finished_values, needs
 
-    status = board.status()  # also reads the blocks added so far
-    seeds = len({c.seed for c in board.cells})
-    ns = needs(finished_values(board.study, {c.key for c in board.cells}), rule)
+    status = queue.status()  # also reads the blocks added so far
+    seeds = len({c.seed for c in queue.cells})
+    ns = needs(finished_values(queue.study, {c.key for c in queue.cells}), rule)
     if status["open"] or status["busy"]:
         return (f"Stein's two-stage rule on the first {rule.first_stage} seeds per ε, targets ±{rule.target_pp:g} pp"
                 + (f" (NLL gap ±{rule.target_nats:.3g} nats)" if "nll_gap" in rule.metrics else "")
@@ -252,8 +266,7 @@ def precision_line(board, rule, epsilons) -> str:
     return decide(ns, rule, seeds, len(epsilons)).text(seeds)
 
 
-def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_dir, share: int, events,
-                peers: int = 1, rule=None) -> int:
+def _train_here(args, device, o: Opened, share: int, events, peers: int = 1) -> int:
     import torch
 
     from .training.runtime import use_fast_kernels
@@ -264,14 +277,14 @@ def _train_here(args, device, study, storage, data, protocol, cells, checkpoint_
     use_fast_kernels(device)
     free = None
     if device.type == "cuda":  # less the images, moved and normalised (`train.prepared`): not the trials' memory
-        images = len(data.train_y) + len(data.test_y)
+        images = len(o.data.train_y) + len(o.data.test_y)
         free = torch.cuda.mem_get_info(device)[0] - images * 3 * 32 * 32 * (1 + 4 + 4)
     k = plan_batch_trials(args.batch_trials, device.type, max(1, share), free, peers)
-    cfg = RunConfig(protocol=protocol, cells=cells, eps_range=tuple(args.eps_range) if args.eps_range else None,
-                    batch_trials=k, checkpoint_dir=checkpoint_dir, device=device,
-                    heartbeat_interval=args.heartbeat_interval, epsilons=None if args.eps_range else args.epsilons,
-                    rule=rule, db_patience=args.db_patience, compile=args.compile)
-    run_worker(study, storage, data.to(device), cfg, events=events)
+    cfg = RunConfig(protocol=o.protocol, cells=o.cells, eps_range=o.eps_range, batch_trials=k,
+                    checkpoint_dir=o.checkpoint_dir, device=device, heartbeat_interval=args.heartbeat_interval,
+                    epsilons=None if o.eps_range else args.epsilons, rule=o.rule, db_patience=args.db_patience,
+                    compile=args.compile)
+    run_worker(o.study, o.storage, o.data.to(device), cfg, events=events)
     return 0
 
 
@@ -347,7 +360,7 @@ def _stop(procs: list[subprocess.Popen], signum: int) -> None:
             p.wait()
 
 
-def _finish(args, study, storage_url, board, checkpoint_dir: Path, patience: float) -> int:
+def _finish(args, o: Opened, queue, patience: float) -> int:
     """Tidy (with this machine's checkpoints of finished cells), print the table, write the report; returns the
     cells not done."""
     from .report import per_epsilon_table, trials_frame, write_report
@@ -356,18 +369,18 @@ def _finish(args, study, storage_url, board, checkpoint_dir: Path, patience: flo
     from .training.checkpoint import remove_checkpoints
 
     patient = Patience(patience)
-    patient(board.tidy)
-    status = patient(board.status)
-    remove_checkpoints(checkpoint_dir, [c.key for c in status["done"]])
+    patient(queue.tidy)
+    status = patient(queue.status)
+    remove_checkpoints(o.checkpoint_dir, [c.key for c in status["done"]])
     left = len(status["busy"]) + len(status["open"])
     if left:
-        print(f"{left} of {len(board.cells)} cells are not done "
+        print(f"{left} of {len(queue.cells)} cells are not done "
               "(running elsewhere, or left by a dead worker and retried once its heartbeat is stale): rerun to finish")
-    frame = trials_frame(study)
+    frame = trials_frame(o.study)
     if len(frame):
         print(per_epsilon_table(frame).to_string(float_format=lambda v: f"{v:.4f}"))
     if not args.no_report:
-        out = write_report(study, Path(args.report_dir), storage_url=storage_url)
+        out = write_report(o.study, Path(args.report_dir), storage_url=o.storage_url)
         print(f"report: {out}")
-    print(f"dashboard: optuna-dashboard --host 127.0.0.1 {mask_url(storage_url)}")
+    print(f"dashboard: optuna-dashboard --host 127.0.0.1 {mask_url(o.storage_url)}")
     return left

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import queue
+import queue as jobqueue
 import signal
 import threading
 import time
@@ -76,7 +76,7 @@ class EpochWriter:
     """
 
     def __init__(self):
-        self.queue: queue.Queue = queue.Queue()
+        self.jobs: jobqueue.Queue = jobqueue.Queue()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
@@ -84,29 +84,31 @@ class EpochWriter:
     def submit(self, job: Callable[[], None]) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(job)
+        self.jobs.put(job)
 
     @property
     def pending(self) -> int:
         """Jobs submitted and not yet done (the queue counts them under its lock, across both threads)."""
-        return self.queue.unfinished_tasks
+        return self.jobs.unfinished_tasks
 
     def _work(self) -> None:
-        while (job := self.queue.get()) is not None:
+        while (job := self.jobs.get()) is not None:
             if self.error is None:
                 try:
                     job()
                 except BaseException as e:  # re-raised in the training thread
                     self.error = e
-            self.queue.task_done()
+            self.jobs.task_done()
 
-    def close(self) -> None:
-        """Wait for every submitted job; a failed job's error is left in `error`."""
-        self.queue.put(None)
-        self.thread.join()
+    def close(self, within: float | None = None) -> None:
+        """Wait for every submitted job (at most `within` seconds: a run that is ending does not wait on a
+        database that does not answer); a failed job's error is left in `error`."""
+        self.jobs.put(None)
+        self.thread.join(within)
 
 
 Trainer = Callable[..., list[list[dict]]]  # train's signature; tests put a stand-in here
+WRITER_WITHIN = 5.0  # seconds an ending run waits for a database write in flight (retries are abandoned)
 
 
 def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events: Events = Events(),
@@ -147,9 +149,11 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                 events.planned(total, line)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated), at whatever step
             patient.abandon()  # the database may be away: the run ends now, not after the retry window
-            queue.release_all(mark="interrupted")  # every trial held, training or waiting, back in the queue
-            raise Interrupted("the trials this worker held are marked FAIL and queued again",
-                              getattr(e, "signum", signal.SIGINT))
+            # Every trial held, training or waiting, back in the queue; or, the database silent, left to go stale.
+            released = queue.release_all(mark="interrupted")
+            raise Interrupted("the trials this worker held are marked FAIL and queued again" if released else
+                              "the database did not answer: the trials this worker held are taken back once their "
+                              "heartbeats are stale", getattr(e, "signum", signal.SIGINT))
         except BaseException:
             patient.abandon()
             queue.release_all()
@@ -205,17 +209,19 @@ class Group:
         keys = [h.cell.key for h in self.held]
         events.started(keys, self.start)
         self.saver, self.writer = EpochWriter(), EpochWriter()
+        ending = False
         try:
             histories = trainer(self.protocols, data, self.cfg.device, resume=self.resume,
                                 on_epoch=lambda *a: self.on_epoch(*a, events=events), compile=self.cfg.compile)
         except BaseException:
             self.patient.abandon()  # ending: a write waiting on the database is given up, not waited out
+            ending = True
             raise
         finally:
             t0 = time.perf_counter()
             self.saver.close()  # interrupted or not, the epochs trained so far are kept
             t1 = time.perf_counter()
-            self.writer.close()
+            self.writer.close(within=WRITER_WITHIN if ending else None)
             timings.add("checkpoint wait", t1 - t0)
             timings.add("database wait", time.perf_counter() - t1)
         for thread in (self.writer, self.saver):

@@ -6,8 +6,8 @@ killed with SIGKILL partway; the others must pick up their cells once their hear
 
     python -m tests.claim_load --storage postgresql://sweep:sweep@127.0.0.1/sweep --workers 16 --cells 1000
 
-prints claims per second (by the database's clock) and database statements per cell, and checks
-that every cell is COMPLETE exactly once.
+prints pops per second (over the span of the trials' start times, on this machine's clock) and database
+statements per cell, and checks that every cell is COMPLETE exactly once.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def main() -> None:
     print(f"cells COMPLETE once: {sum(v == 1 for v in per_cell.values())}/{args.cells}, "
           f"more than once: {sum(v > 1 for v in per_cell.values())}")
     print(f"claims: {r['claims']} ({r['retries']} retried after a kill) in {r['claim_span_s']:.1f} s "
-          f"= {r['claims_per_s']:.1f} claims/s (trial starts)")
+          f"= {r['claims_per_s']:.1f} pops/s (trial starts)")
     if finished:
         print(f"database statements per finished cell (surviving workers): "
               f"{sum(s['statements'] for s in stats) / finished:.1f}")

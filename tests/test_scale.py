@@ -175,6 +175,41 @@ def test_a_pop_whose_answer_was_lost_is_taken_up_again_not_stranded(tmp_path):
     assert b.claim(2)[0].cell.key == "eps=0.1/seed=0"  # b neither takes it nor waits for it
     assert a.complete(first, 0.5)
     assert states(study).count(COMPLETE) == 1 and len(study.get_trials()) == 2
+    assert a.claim(1) == [] and a.counts == {"done": 1, "busy": 1}
+
+
+def test_a_claim_cut_short_by_a_blip_returns_every_trial_it_popped_when_retried(tmp_path):
+    """The second pop of a claim meets a dropped connection after the first committed: the retried claim must
+    hand back both cells, not leave the first popped, beating and never trained."""
+    from sweep.study.patience import Patience
+    from tests.test_blips import operational
+
+    storage, study, a, b = board_pair(tmp_path)
+    real_pop, calls = a._pop, []
+
+    def flaky_pop(trial_id):
+        calls.append(trial_id)
+        if len(calls) == 2:
+            raise operational()
+        return real_pop(trial_id)
+
+    a._pop = flaky_pop
+    got = Patience(5, say=lambda line: None, first_delay=0.01)(a.claim, 2)
+    assert sorted(h.cell.key for h in got) == ["eps=0.1/seed=0", "eps=0/seed=0"]
+    assert sorted(a.held) == ["eps=0.1/seed=0", "eps=0/seed=0"]
+    assert all(a.complete(h, 0.5) for h in got) and a.status()["done"] == a.cells
+
+
+def test_a_cell_told_complete_just_before_its_worker_fell_silent_is_never_run_again(tmp_path):
+    """A silent worker told Optuna just before it was taken for dead: the cell is done, and the next claimant
+    goes on to the next cell."""
+    storage, study, a, b = board_pair(tmp_path)
+    held = a.claim(1)[0]
+    study.tell(held.number, 0.5)  # a told Optuna, then stalled before it heard so
+    age_heartbeats(storage, 100)
+    claimed = b.claim(1)
+    assert [c.cell.key for c in claimed] == ["eps=0.1/seed=0"]
+    assert "eps=0/seed=0" in [c.key for c in b.status()["done"]]
 
 
 def test_a_running_trial_no_attempt_names_is_failed_by_tidy_and_its_cell_run(tmp_path):
@@ -329,3 +364,33 @@ def test_sixteen_workers_race_over_a_thousand_cells_with_kills_and_each_cell_com
     assert sorted(r["codes"]) == [-signal.SIGKILL] * 3 + [0] * 13, r["stderr"]
     per_cell = r["complete_per_cell"]
     assert len(per_cell) == 1000 and set(per_cell.values()) == {1}
+
+
+def test_a_sampled_eps_is_kept_by_the_retry_so_that_it_can_resume(tmp_path):
+    """With --eps-range, ε is drawn when a slot is first popped; a retry of that slot trains the same ε (and so
+    finds its checkpoint), not a fresh draw."""
+    from sweep.study.space import range_cells
+
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db")
+    study = prepare_study(storage, "s", {"protocol": "test"}, "test")
+    a = Queue(study, storage, range_cells(2), (0.0, 0.3), 10.0, worker="a")
+    first = a.claim(1)[0]
+    assert 0.0 <= first.eps <= 0.3 and first.cell.key == "slot=0"
+    a.fail(first, mark="interrupted")
+    again = a.claim(1)[0]
+    assert again.cell.key == "slot=0" and again.attempt == 1 and again.eps == first.eps
+
+
+def test_a_study_deleted_and_made_anew_under_the_same_ids_starts_clean(tmp_path):
+    """SQLite gives a deleted study's ids (the study's and its trials') to the next ones: the attempts left
+    behind must not pass for the new study's."""
+    storage, study, a, _ = board_pair(tmp_path)
+    a.complete(a.claim(1)[0], 0.5)
+    optuna.delete_study(study_name="s", storage=storage)
+    again = prepare_study(storage, "s2", {"protocol": "test"}, "test")
+    assert again._study_id == study._study_id  # the id is reused here, as the test needs
+    fresh = Queue(again, storage, grid_cells([0.0, 0.1], 2), None, 10.0, worker="c")
+    fresh.tidy()
+    got = fresh.claim(2)
+    assert [h.cell.key for h in got] == ["eps=0/seed=0", "eps=0.1/seed=0"] and {h.attempt for h in got} == {0}
+    assert all(fresh.complete(h, 0.5) for h in got) and fresh.status()["done"] == fresh.cells

@@ -1,5 +1,10 @@
 """The database's clock, which every worker's heartbeat and every judgement of silence uses (workers on many
-machines never compare their own clocks), and the thread that beats."""
+machines never compare their own clocks), a worker's name, and the thread that beats.
+
+Heartbeats are Optuna's `trial_heartbeats` rows, written in UTC by the database. Optuna's own heartbeat
+(`record_heartbeat`, `fail_stale_trials`) reads that table against the session's local time on
+PostgreSQL; sweep never turns it on (the storage has no heartbeat interval), so the two never meet.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ import uuid
 import sqlalchemy as sa
 
 from .patience import outage
+
+JOIN_WITHIN = 5.0  # seconds the ending worker waits for a beat in flight
+
 
 def utc_now(dialect: str) -> sa.ColumnElement:
     """The database's clock, UTC, as a timestamp: what a heartbeat records."""
@@ -32,7 +40,6 @@ def age(dialect: str, column) -> sa.ColumnElement:
     if dialect in ("mysql", "mariadb"):
         return sa.func.timestampdiff(sa.literal_column("MICROSECOND"), column, sa.func.utc_timestamp(6)) / 1e6
     raise NotImplementedError(f"no database clock for {dialect}")
-
 
 
 def new_worker_id() -> str:
@@ -65,4 +72,4 @@ class Heartbeat:
 
     def __exit__(self, *exc):
         self.stop.set()
-        self.thread.join()
+        self.thread.join(timeout=JOIN_WITHIN)  # a beat stuck on a silent database must not hold up the end

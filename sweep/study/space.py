@@ -40,13 +40,17 @@ def _fmt(x: float) -> str:
     return format(float(x), ".10g")
 
 
-def declared(cell: Cell, cells: Sequence[Cell]) -> dict:
-    """The parameters a cell's trial carries from the start, {name: (value, distribution)}; a sampled ε is drawn
-    when the trial is popped. Declared with the ranges the study samples, so the dashboard's plots span the study
-    itself: a range, not the grid's values as categories (Optuna refuses categorical choices that change within
-    a study, and a rerun may add cells)."""
+def declared(cell: Cell, cells: Sequence[Cell], eps_range: tuple[float, float] | None = None,
+             eps: float | None = None) -> dict:
+    """The parameters a cell's trial carries from the start, {name: (value, distribution)}: a grid cell's ε and
+    seed; a slot's seed, and its ε only where an earlier attempt drew one (`eps`), else it is drawn at the pop.
+    Declared with the ranges the study samples, so the dashboard's plots span the study itself: a range, not
+    the grid's values as categories (Optuna refuses categorical choices that change within a study, and a
+    rerun may add cells)."""
     seeds = IntDistribution(0, max(c.seed for c in cells))
-    if cell.eps is None:
+    if cell.eps is not None:
+        grid = [c.eps for c in cells if c.eps is not None]
+        return {EPS_PARAM: (cell.eps, FloatDistribution(min(grid), max(grid))), SEED_PARAM: (cell.seed, seeds)}
+    if eps is None:
         return {SEED_PARAM: (cell.seed, seeds)}
-    grid = [c.eps for c in cells if c.eps is not None]
-    return {EPS_PARAM: (cell.eps, FloatDistribution(min(grid), max(grid))), SEED_PARAM: (cell.seed, seeds)}
+    return {EPS_PARAM: (eps, FloatDistribution(*eps_range)), SEED_PARAM: (cell.seed, seeds)}

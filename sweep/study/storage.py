@@ -40,17 +40,17 @@ STUDIES = sa.Table(
 # changes; the primary key lets no cell have two attempts of one number, and so never two live trials.
 ATTEMPTS = sa.Table(
     "sweep_attempts", META,
-    sa.Column("study_id", sa.Integer, primary_key=True),  # Optuna's id: a study deleted and made anew starts clean
+    sa.Column("study_id", sa.Integer, primary_key=True),  # Optuna's id (reused on SQLite: see attempts.tidy)
     sa.Column("cell", sa.String(128), primary_key=True),
     sa.Column("attempt", sa.Integer, primary_key=True),
-    sa.Column("trial_id", sa.Integer, nullable=False, unique=True),  # the Optuna trial that is this attempt
+    sa.Column("trial_id", sa.Integer, nullable=False),  # the Optuna trial that is this attempt
 )
 # Seed blocks added by `run --until-precise`: see precision.py. One row per seed the decision added.
 BLOCKS = sa.Table(
     "sweep_blocks", META,
     sa.Column("study_id", sa.Integer, primary_key=True),
     sa.Column("seed", sa.Integer, primary_key=True),  # the new seed every ε of the grid gets
-    sa.Column("decided_at", sa.Double, nullable=False),  # database clock, seconds since 1970
+    sa.Column("decided_at", sa.Double, nullable=False),  # the deciding worker's clock, seconds since 1970
     sa.Column("worker", sa.String(256), nullable=False),
     sa.Column("record", sa.Text, nullable=False),  # JSON: the widest half-width and the rule that decided
 )
@@ -96,7 +96,11 @@ def _engine_kwargs(backend: str) -> dict:
     if backend == "sqlite":
         return {"connect_args": {"timeout": 120}}  # local workers share one file: wait for its lock
     if backend == "postgresql":
-        return {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+        # A server gone silent (a dead host, a dropped route) is noticed in about 30 s, not the kernel's minutes:
+        # a worker that is ending must not hang on a socket nobody answers.
+        return {"connect_args": {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
+                                 "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000},
+                "pool_pre_ping": True}
     return {"pool_pre_ping": True}
 
 

@@ -1,0 +1,178 @@
+"""The rows behind the queue (see queue.py): every cell's attempts and their trials, read and written inside
+the caller's transaction.
+
+`sweep_attempts(study, cell, attempt, trial_id)` names, for each attempt of a cell, the Optuna trial that is
+that attempt; a row is written with its trial and never changes. A trial's holder is two user attributes
+written with the pop (`worker`, `heartbeat_grace`), and its heartbeat a row of Optuna's `trial_heartbeats`.
+Studies made before the queue (sweep 0.4.0 and 0.5.0 kept claims in a table of their own) join it as they
+are: a COMPLETE trial that carries a cell is adopted as that cell's attempt, a later attempt is numbered
+after every older one, and their RUNNING trials that no attempt names are failed by `tidy`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import sqlalchemy as sa
+from optuna.trial import TrialState
+
+from .clock import age, utc_now
+from .records import ATTRS, HEARTBEATS, PARAMS, STUDIES, TRIALS, insert_trial, set_user_attrs
+from .space import EPS_PARAM, Cell, declared
+from .storage import ATTEMPTS
+
+WAITING, RUNNING, COMPLETE, FAIL = TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE, TrialState.FAIL
+WORKER, GRACE = "worker", "heartbeat_grace"  # the holder, as user attributes of the trial it popped
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A cell's latest attempt, as one look saw it."""
+    attempt: int
+    trial_id: int
+    number: int
+    state: TrialState
+    worker: str | None  # who popped it (None while WAITING)
+    beat_age: float  # seconds since its last heartbeat, by the database's clock (inf without one)
+    grace: float | None  # its holder's grace period, seconds (None while WAITING)
+
+    def stale(self, default_grace: float) -> bool:
+        return self.state == RUNNING and self.beat_age > (self.grace or default_grace)
+
+
+def latest(conn, dialect: str, study_id: int, trial_id: int | None = None) -> dict[str, Attempt]:
+    """Each cell's latest attempt (or only the attempt that is `trial_id`), with its trial's state, holder and
+    heartbeat's age, in one query."""
+    worker, grace = ATTRS.alias("w"), ATTRS.alias("g")
+    query = (sa.select(ATTEMPTS.c.cell, ATTEMPTS.c.attempt, ATTEMPTS.c.trial_id, TRIALS.c.number, TRIALS.c.state,
+                       worker.c.value_json.label("worker"), grace.c.value_json.label("grace"),
+                       age(dialect, HEARTBEATS.c.heartbeat).label("age"))
+             .select_from(ATTEMPTS.join(TRIALS, TRIALS.c.trial_id == ATTEMPTS.c.trial_id)
+                          .outerjoin(HEARTBEATS, HEARTBEATS.c.trial_id == ATTEMPTS.c.trial_id)
+                          .outerjoin(worker, (worker.c.trial_id == ATTEMPTS.c.trial_id) & (worker.c.key == WORKER))
+                          .outerjoin(grace, (grace.c.trial_id == ATTEMPTS.c.trial_id) & (grace.c.key == GRACE)))
+             .where(ATTEMPTS.c.study_id == study_id))
+    if trial_id is not None:
+        query = query.where(ATTEMPTS.c.trial_id == trial_id)
+    out: dict[str, Attempt] = {}
+    for r in conn.execute(query):
+        if r.cell not in out or r.attempt > out[r.cell].attempt:
+            out[r.cell] = Attempt(r.attempt, r.trial_id, r.number, state_of(r.state), _json(r.worker),
+                                  math.inf if r.age is None else float(r.age), _json(r.grace))
+    return out
+
+
+def enqueue(conn, study_id: int, dialect: str, cells: Sequence[Cell],
+            eps_range: tuple[float, float] | None) -> int:
+    """A WAITING trial, as its next attempt, for every cell without a live one (none yet, or the latest FAIL);
+    returns how many. Under the study row's lock (all of SQLite's, by BEGIN IMMEDIATE), so that the reads and
+    the inserts are one step: repeated, it adds nothing."""
+    conn.execute(sa.select(STUDIES.c.study_id).where(STUDIES.c.study_id == study_id).with_for_update())
+    now = latest(conn, dialect, study_id)
+    older = _older(conn, study_id) if any(c.key not in now for c in cells) else {}
+    todo = []
+    for cell in cells:
+        a = now.get(cell.key)
+        if a is not None:
+            if a.state == FAIL:
+                todo.append((cell, a.attempt + 1, a.trial_id))
+        elif older.get(cell.key, (0, None))[1] is not None:  # finished by an older sweep: adopted as it is
+            attempt, trial_id = older[cell.key]
+            conn.execute(ATTEMPTS.insert().values(study_id=study_id, cell=cell.key, attempt=attempt, trial_id=trial_id))
+        else:
+            todo.append((cell, older[cell.key][0] + 1 if cell.key in older else 0, None))
+    # A sampled ε is kept from the failed attempt, so that the retry resumes from that attempt's checkpoint.
+    kept = _sampled_eps(conn, [t for _, _, t in todo if t is not None]) if eps_range else {}
+    number = conn.execute(sa.select(sa.func.count()).select_from(TRIALS).where(TRIALS.c.study_id == study_id)).scalar()
+    for i, (cell, attempt, previous) in enumerate(todo):
+        trial_id = insert_trial(conn, study_id, number + i, WAITING, declared(cell, cells, eps_range, kept.get(previous)),
+                                {"cell": cell.key, "attempt": attempt})
+        conn.execute(ATTEMPTS.insert().values(study_id=study_id, cell=cell.key, attempt=attempt, trial_id=trial_id))
+    return len(todo)
+
+
+def _sampled_eps(conn, trial_ids: list[int]) -> dict[int, float]:
+    if not trial_ids:
+        return {}
+    rows = conn.execute(sa.select(PARAMS.c.trial_id, PARAMS.c.param_value)
+                        .where(PARAMS.c.trial_id.in_(trial_ids), PARAMS.c.param_name == EPS_PARAM))
+    return {r.trial_id: float(r.param_value) for r in rows}
+
+
+def pop(conn, dialect: str, trial_id: int, worker: str, grace: float) -> bool:
+    """WAITING -> RUNNING, with its heartbeat and holder; False if the trial was not WAITING (another worker won)."""
+    won = conn.execute(TRIALS.update().where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == WAITING)
+                       .values(state=RUNNING, datetime_start=datetime.now())).rowcount == 1
+    if won:
+        conn.execute(HEARTBEATS.insert().values(trial_id=trial_id, heartbeat=utc_now(dialect)))
+        set_user_attrs(conn, trial_id, {WORKER: worker, GRACE: grace})
+    return won
+
+
+def fail(conn, trial_id: int, mark: str | None) -> bool:
+    """RUNNING -> FAIL (noting why in the user attribute `mark`); False if the trial had finished already."""
+    failed = conn.execute(TRIALS.update().where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == RUNNING)
+                          .values(state=FAIL, datetime_complete=datetime.now())).rowcount == 1
+    if failed and mark:
+        set_user_attrs(conn, trial_id, {mark: True})
+    return failed
+
+
+def held_by(conn, study_id: int, worker: str) -> set[int]:
+    """The study's RUNNING trials that `worker` popped, heard of or not."""
+    return set(conn.execute(sa.select(TRIALS.c.trial_id).join(ATTRS, ATTRS.c.trial_id == TRIALS.c.trial_id)
+                            .where(TRIALS.c.study_id == study_id, TRIALS.c.state == RUNNING, ATTRS.c.key == WORKER,
+                                   ATTRS.c.value_json == json.dumps(worker))).scalars())
+
+
+def tidy(conn, study_id: int) -> int:
+    """FAIL RUNNING trials that no attempt names (an older sweep's, whose worker died), and forget attempts, of any
+    study, whose trial is gone or is another study's or cell's: SQLite reuses the ids of a deleted study and its
+    trials for the next ones. Returns how many trials were failed."""
+    cell = ATTRS.alias("c")
+    foreign = conn.execute(
+        sa.select(ATTEMPTS.c.study_id, ATTEMPTS.c.cell, ATTEMPTS.c.attempt)
+        .select_from(ATTEMPTS.outerjoin(TRIALS, TRIALS.c.trial_id == ATTEMPTS.c.trial_id)
+                     .outerjoin(cell, (cell.c.trial_id == ATTEMPTS.c.trial_id) & (cell.c.key == "cell")))
+        .where(sa.or_(TRIALS.c.study_id.is_(None), TRIALS.c.study_id != ATTEMPTS.c.study_id, cell.c.value_json.is_(None),
+                      cell.c.value_json != sa.literal('"') + ATTEMPTS.c.cell + sa.literal('"')))).all()
+    for r in foreign:
+        conn.execute(ATTEMPTS.delete().where(ATTEMPTS.c.study_id == r.study_id, ATTEMPTS.c.cell == r.cell,
+                                             ATTEMPTS.c.attempt == r.attempt))
+    named = sa.select(ATTEMPTS.c.trial_id).where(ATTEMPTS.c.study_id == study_id)
+    ids = conn.execute(sa.select(TRIALS.c.trial_id).where(TRIALS.c.study_id == study_id, TRIALS.c.state == RUNNING,
+                                                          TRIALS.c.trial_id.not_in(named))).scalars().all()
+    return sum(fail(conn, trial_id, None) for trial_id in ids)
+
+
+def _older(conn, study_id: int) -> dict[str, tuple[int, int | None]]:
+    """Cells of trials that no attempt names (an older sweep's): cell -> (its highest attempt, a COMPLETE trial)."""
+    named = sa.select(ATTEMPTS.c.trial_id).where(ATTEMPTS.c.study_id == study_id)
+    cell, attempt = ATTRS.alias("c"), ATTRS.alias("a")
+    rows = conn.execute(sa.select(TRIALS.c.trial_id, TRIALS.c.state, cell.c.value_json.label("cell"),
+                                  attempt.c.value_json.label("attempt"))
+                        .join(cell, (cell.c.trial_id == TRIALS.c.trial_id) & (cell.c.key == "cell"))
+                        .outerjoin(attempt, (attempt.c.trial_id == TRIALS.c.trial_id) & (attempt.c.key == "attempt"))
+                        .where(TRIALS.c.study_id == study_id, TRIALS.c.trial_id.not_in(named))).all()
+    out: dict[str, tuple[int, int | None]] = {}
+    for r in rows:
+        key, n = _json(r.cell), int(_json(r.attempt) or 0)
+        highest, complete = out.get(key, (-1, None))
+        if state_of(r.state) == COMPLETE and complete is None:
+            complete = r.trial_id
+        out[key] = (max(highest, n), complete)
+    return out
+
+
+def state_of(state) -> TrialState:
+    """A trial state as read: the enum, or its name where the column was read without its type."""
+    return state if isinstance(state, TrialState) else TrialState[str(state)]
+
+
+def _json(text):
+    return None if text is None else json.loads(text)
+
