@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .errors import Interrupted, UsageError
-from .training.runtime import cpu_flags, has_bf16_units
 
 PER_TRIAL_BYTES = 512 * 2**20  # generous GPU memory per batched trial: a 128-image step plus Adam state
 MAX_BATCH_TRIALS = 64
@@ -70,6 +69,8 @@ BF16_MEASURED = {
               "fp32's (equivalent within ±1 pp at ε = 0.2, inconclusive at 0.05 and 0.1), while calibration moved: "
               "ECE 0.7 pp lower at ε = 0, its effect at ε = 0.1 about 1 pp smaller (reports/compare-fp32-bf16)",
 }
+
+
 def precision_chosen(argv) -> bool:
     """Whether --precision was on the command line (argparse also takes a unique prefix, e.g. --prec)."""
     return any(len(flag) >= 4 and "--precision".startswith(flag) for flag in (a.partition("=")[0] for a in argv))
@@ -78,6 +79,8 @@ def precision_chosen(argv) -> bool:
 def bf16_tip(flags, device_type: str, precision: str, chosen: bool) -> str | None:
     """One line recommending bf16 where it was measured to pay: a CPU with bf16 units training in fp32 because
     that is the default. The default stays fp32: a study's math mode is fixed with it, and bf16 moves ECE."""
+    from .training.runtime import has_bf16_units
+
     if device_type != "cpu" or precision != "fp32" or chosen or not has_bf16_units(flags):
         return None
     m = BF16_MEASURED
@@ -165,6 +168,7 @@ def _lead(args, device, o: Opened) -> int:
     from .study.queue import Queue
     from .study.storage import mask_url
     from .training.checkpoint import remove_checkpoints
+    from .training.runtime import cpu_flags
 
     queue = Queue(o.study, o.storage, o.cells, o.eps_range, args.heartbeat_interval,
                   epsilons=None if o.eps_range else args.epsilons)
@@ -181,7 +185,7 @@ def _lead(args, device, o: Opened) -> int:
           f"{len(status['done'])} done, {len(status['busy'])} running elsewhere, {n_open} to run "
           f"on {device} ({workers} worker{'s' if workers > 1 else ''}); data {o.data.source} "
           f"({len(o.data.train_y)} train / {len(o.data.test_y)} test)", flush=True)
-    tip = bf16_tip(cpu_flags(), device.type, o.protocol.precision,
+    tip = bf16_tip(cpu_flags(), device.type, o.protocol.precision,  # a CPU with bf16 units training in fp32
                    args.precision != "auto" or precision_chosen(args.argv))
     if tip:
         print(tip, flush=True)

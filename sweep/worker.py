@@ -108,7 +108,7 @@ class EpochWriter:
 
 
 Trainer = Callable[..., list[list[dict]]]  # train's signature; tests put a stand-in here
-WRITER_WITHIN = 5.0  # seconds an ending run waits for a database write in flight (retries are abandoned)
+WRITER_WITHIN = 3.0  # seconds an ending run waits for a database write in flight (retries are abandoned)
 
 
 def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events: Events = Events(),

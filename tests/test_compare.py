@@ -10,7 +10,8 @@ from scipy import stats
 from statsmodels.stats.weightstats import ttost_paired
 
 from sweep.cli import main
-from sweep.launch import BF16_MEASURED, bf16_tip, cpu_flags, has_bf16_units, precision_chosen
+from sweep.launch import BF16_MEASURED, bf16_tip, precision_chosen
+from sweep.training.runtime import cpu_flags, has_bf16_units
 from sweep.report.compare import effects_frame, levels_frame, paired_cells, per_seed_effects, protocol_differences
 from sweep.report.compare_stats import contrast, decide, family_verdict
 from sweep.report.tables import trials_frame
@@ -282,7 +283,7 @@ def test_precision_on_the_command_line_and_cpu_flags(tmp_path):
 
 @pytest.mark.parametrize("flags, shown", [({"avx512f", "avx512_bf16"}, True), ({"avx512f", "avx2"}, False)])
 def test_run_prints_the_recommendation_only_with_bf16_units(cli, monkeypatch, flags, shown):
-    monkeypatch.setattr("sweep.launch.cpu_flags", lambda: flags)
+    monkeypatch.setattr("sweep.training.runtime.cpu_flags", lambda: flags)
     code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--no-report")
     assert code == 0, err
     assert sum(line.startswith("tip: this CPU has bf16 units") for line in out.splitlines()) == int(shown)

@@ -200,6 +200,33 @@ def test_a_claim_cut_short_by_a_blip_returns_every_trial_it_popped_when_retried(
     assert all(a.complete(h, 0.5) for h in got) and a.status()["done"] == a.cells
 
 
+def test_a_retried_claim_hands_back_its_own_pops_before_popping_cells_that_opened_meanwhile(tmp_path):
+    """The claim is cut short after its first pop; before the retry, an earlier cell is handed back by another
+    worker. The retry must still return the trial it popped, not fill up with new cells and leave it unheld."""
+    from sweep.study.patience import Patience
+    from tests.test_blips import operational
+
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db")
+    study = prepare_study(storage, "s", {"protocol": "test"}, "test")
+    cells = grid_cells([0.0, 0.1], 4)
+    a, b = (Queue(study, storage, cells, None, 10.0, worker=w) for w in "ab")
+    (first,) = b.claim(1)
+    real_pop, calls = a._pop, []
+
+    def flaky_pop(trial_id):
+        calls.append(trial_id)
+        if len(calls) == 2:
+            b.fail(first)  # meanwhile, b hands its cell back
+            raise operational()
+        return real_pop(trial_id)
+
+    a._pop = flaky_pop
+    got = Patience(5, say=lambda line: None, first_delay=0.01)(a.claim, 2)
+    assert [h.cell.key for h in got] == ["eps=0.1/seed=0", "eps=0/seed=0"]
+    running = {t._trial_id for t in study.get_trials(states=(RUNNING,))}
+    assert set(a.held.values()) == {h.trial_id for h in got} == running
+
+
 def test_a_cell_told_complete_just_before_its_worker_fell_silent_is_never_run_again(tmp_path):
     """A silent worker told Optuna just before it was taken for dead: the cell is done, and the next claimant
     goes on to the next cell."""
@@ -384,11 +411,16 @@ def test_a_sampled_eps_is_kept_by_the_retry_so_that_it_can_resume(tmp_path):
 def test_a_study_deleted_and_made_anew_under_the_same_ids_starts_clean(tmp_path):
     """SQLite gives a deleted study's ids (the study's and its trials') to the next ones: the attempts left
     behind must not pass for the new study's."""
+    from sweep.study.storage import BLOCKS
+
     storage, study, a, _ = board_pair(tmp_path)
     a.complete(a.claim(1)[0], 0.5)
+    with storage.engine.begin() as conn:  # an --until-precise block of the old study
+        conn.execute(BLOCKS.insert().values(study_id=study._study_id, seed=2, decided_at=0.0, worker="a", record="{}"))
     optuna.delete_study(study_name="s", storage=storage)
     again = prepare_study(storage, "s2", {"protocol": "test"}, "test")
     assert again._study_id == study._study_id  # the id is reused here, as the test needs
+    assert Queue(again, storage, grid_cells([0.0, 0.1], 2), None, 10.0, epsilons=[0.0, 0.1]).blocks() == []
     fresh = Queue(again, storage, grid_cells([0.0, 0.1], 2), None, 10.0, worker="c")
     fresh.tidy()
     got = fresh.claim(2)

@@ -80,13 +80,18 @@ def enqueue(conn, study_id: int, dialect: str, cells: Sequence[Cell],
         if a is not None:
             if a.state == FAIL:
                 todo.append((cell, a.attempt + 1, a.trial_id))
-        elif older.get(cell.key, (0, None))[1] is not None:  # finished by an older sweep: adopted as it is
-            attempt, trial_id = older[cell.key]
+        elif older.get(cell.key, (0, None, None))[1] is not None:  # finished by an older sweep: adopted as it is
+            attempt, trial_id, _ = older[cell.key]
             conn.execute(ATTEMPTS.insert().values(study_id=study_id, cell=cell.key, attempt=attempt, trial_id=trial_id))
+        elif cell.key in older:
+            todo.append((cell, older[cell.key][0] + 1, older[cell.key][2]))
         else:
-            todo.append((cell, older[cell.key][0] + 1 if cell.key in older else 0, None))
-    # A sampled ε is kept from the failed attempt, so that the retry resumes from that attempt's checkpoint.
-    kept = _sampled_eps(conn, [t for _, _, t in todo if t is not None]) if eps_range else {}
+            todo.append((cell, 0, None))
+    if not todo:
+        return 0
+    # A sampled ε is kept from the latest attempt, so that the retry resumes from that attempt's checkpoint (one
+    # outside this run's --eps-range is drawn anew).
+    kept = _sampled_eps(conn, [t for _, _, t in todo if t is not None], eps_range) if eps_range else {}
     number = conn.execute(sa.select(sa.func.count()).select_from(TRIALS).where(TRIALS.c.study_id == study_id)).scalar()
     for i, (cell, attempt, previous) in enumerate(todo):
         trial_id = insert_trial(conn, study_id, number + i, WAITING, declared(cell, cells, eps_range, kept.get(previous)),
@@ -95,12 +100,12 @@ def enqueue(conn, study_id: int, dialect: str, cells: Sequence[Cell],
     return len(todo)
 
 
-def _sampled_eps(conn, trial_ids: list[int]) -> dict[int, float]:
+def _sampled_eps(conn, trial_ids: list[int], eps_range: tuple[float, float]) -> dict[int, float]:
     if not trial_ids:
         return {}
     rows = conn.execute(sa.select(PARAMS.c.trial_id, PARAMS.c.param_value)
                         .where(PARAMS.c.trial_id.in_(trial_ids), PARAMS.c.param_name == EPS_PARAM))
-    return {r.trial_id: float(r.param_value) for r in rows}
+    return {r.trial_id: float(r.param_value) for r in rows if eps_range[0] <= float(r.param_value) <= eps_range[1]}
 
 
 def pop(conn, dialect: str, trial_id: int, worker: str, grace: float) -> bool:
@@ -135,36 +140,38 @@ def tidy(conn, study_id: int) -> int:
     trials for the next ones. Returns how many trials were failed."""
     cell = ATTRS.alias("c")
     foreign = conn.execute(
-        sa.select(ATTEMPTS.c.study_id, ATTEMPTS.c.cell, ATTEMPTS.c.attempt)
+        sa.select(ATTEMPTS.c.study_id, ATTEMPTS.c.cell, ATTEMPTS.c.attempt, ATTEMPTS.c.trial_id)
         .select_from(ATTEMPTS.outerjoin(TRIALS, TRIALS.c.trial_id == ATTEMPTS.c.trial_id)
                      .outerjoin(cell, (cell.c.trial_id == ATTEMPTS.c.trial_id) & (cell.c.key == "cell")))
         .where(sa.or_(TRIALS.c.study_id.is_(None), TRIALS.c.study_id != ATTEMPTS.c.study_id, cell.c.value_json.is_(None),
                       cell.c.value_json != sa.literal('"') + ATTEMPTS.c.cell + sa.literal('"')))).all()
     for r in foreign:
         conn.execute(ATTEMPTS.delete().where(ATTEMPTS.c.study_id == r.study_id, ATTEMPTS.c.cell == r.cell,
-                                             ATTEMPTS.c.attempt == r.attempt))
+                                             ATTEMPTS.c.attempt == r.attempt, ATTEMPTS.c.trial_id == r.trial_id))
     named = sa.select(ATTEMPTS.c.trial_id).where(ATTEMPTS.c.study_id == study_id)
     ids = conn.execute(sa.select(TRIALS.c.trial_id).where(TRIALS.c.study_id == study_id, TRIALS.c.state == RUNNING,
                                                           TRIALS.c.trial_id.not_in(named))).scalars().all()
     return sum(fail(conn, trial_id, None) for trial_id in ids)
 
 
-def _older(conn, study_id: int) -> dict[str, tuple[int, int | None]]:
-    """Cells of trials that no attempt names (an older sweep's): cell -> (its highest attempt, a COMPLETE trial)."""
+def _older(conn, study_id: int) -> dict[str, tuple[int, int | None, int]]:
+    """Cells of trials that no attempt names (an older sweep's): cell -> (its highest attempt, a COMPLETE trial
+    or None, the trial of its highest attempt)."""
     named = sa.select(ATTEMPTS.c.trial_id).where(ATTEMPTS.c.study_id == study_id)
     cell, attempt = ATTRS.alias("c"), ATTRS.alias("a")
     rows = conn.execute(sa.select(TRIALS.c.trial_id, TRIALS.c.state, cell.c.value_json.label("cell"),
                                   attempt.c.value_json.label("attempt"))
                         .join(cell, (cell.c.trial_id == TRIALS.c.trial_id) & (cell.c.key == "cell"))
                         .outerjoin(attempt, (attempt.c.trial_id == TRIALS.c.trial_id) & (attempt.c.key == "attempt"))
-                        .where(TRIALS.c.study_id == study_id, TRIALS.c.trial_id.not_in(named))).all()
-    out: dict[str, tuple[int, int | None]] = {}
+                        .where(TRIALS.c.study_id == study_id, TRIALS.c.trial_id.not_in(named))
+                        .order_by(TRIALS.c.trial_id)).all()
+    out: dict[str, tuple[int, int | None, int]] = {}
     for r in rows:
         key, n = _json(r.cell), int(_json(r.attempt) or 0)
-        highest, complete = out.get(key, (-1, None))
+        highest, complete, last = out.get(key, (-1, None, r.trial_id))
         if state_of(r.state) == COMPLETE and complete is None:
             complete = r.trial_id
-        out[key] = (max(highest, n), complete)
+        out[key] = (n, complete, r.trial_id) if n >= highest else (highest, complete, last)
     return out
 
 

@@ -17,8 +17,6 @@ import sqlalchemy as sa
 
 from .patience import outage
 
-JOIN_WITHIN = 5.0  # seconds the ending worker waits for a beat in flight
-
 
 def utc_now(dialect: str) -> sa.ColumnElement:
     """The database's clock, UTC, as a timestamp: what a heartbeat records."""
@@ -70,6 +68,7 @@ class Heartbeat:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, *exc):
         self.stop.set()
-        self.thread.join(timeout=JOIN_WITHIN)  # a beat stuck on a silent database must not hold up the end
+        if kind is None:  # ending on an error or a signal, a beat stuck on a silent database holds nothing up
+            self.thread.join()

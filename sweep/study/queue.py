@@ -58,7 +58,7 @@ from .storage import BLOCKS
 
 GRACE_BEATS = 3  # a worker silent for this many heartbeat intervals is taken as dead
 OUTAGE_GRACE_MIN = 5.0  # seconds at least after an outage before a silent worker's trial is expired
-RELEASE_WITHIN = 10.0  # seconds a worker that is ending gives the database to take its trials back
+RELEASE_WITHIN = 8.0  # seconds a worker that is ending gives the database to take its trials back
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ class Queue:
         self.worker = worker or new_worker_id()
         self.sid = study._study_id
         self.dialect = storage.engine.dialect.name
-        self.held: dict[str, int] = {}  # cell key -> trial id, for the cells this worker holds
+        self.held: dict[str, int] = {}  # cell key -> trial id, for the cells this worker holds (and beats for)
+        self.unreturned: set[str] = set()  # cells popped by a claim that has not returned them yet
         self.lock = threading.Lock()  # `held` is read by the heartbeat thread
         self.counts = {"done": 0, "busy": 0}  # the study's cells done and held, at the last look
         self.trouble_at = -math.inf  # when this worker last failed to reach the database (monotonic clock)
@@ -138,29 +139,34 @@ class Queue:
     def claim(self, k: int) -> list[Held]:
         """Pop up to k waiting cells in the cells' order, queueing every cell that needs an attempt first. A cell
         whose trial is stale is expired and requeued as it is reached (not within the grace after an outage).
-        A trial this worker popped but does not hold (the pop's answer lost in a blip, or a claim cut short by
-        one) is taken up again. The cells are held only once the claim is whole: a claim retried after an error
-        finds the trials it popped the first time as its own."""
+        Trials this worker popped and has not handed to its caller (the pop's answer lost in a blip, or a claim
+        cut short by one and retried) come first: they are its own, and beat from the pop on."""
         found = self.look()
         if any(c.key not in found or found[c.key].state == attempts.FAIL for c in self.cells):
             self.enqueue()
             found = self.look()
-        got: list[Held] = []
+        own = [c for c in self.cells if (a := found.get(c.key)) is not None and a.state == RUNNING
+               and a.worker == self.worker and (c.key not in self.held or c.key in self.unreturned)]
+        got = [self._take(cell, found[cell.key]) for cell in own]
         for cell in self.cells:
-            if len(got) == k:
+            if len(got) >= k:
                 break
             a = found.get(cell.key)
-            if a is None or cell.key in self.held:
+            if a is None or cell.key in self.held or cell in own:
                 continue
             if a.stale(self.grace) and a.worker != self.worker:
                 if self.in_outage_grace() or not self._expire(a.trial_id):
                     continue
                 self.enqueue()
                 a = self.look()[cell.key]
-            if a.state == RUNNING and a.worker == self.worker or a.state == WAITING and self._pop(a.trial_id):
+            if a.state == WAITING and self._pop(a.trial_id):
+                with self.lock:
+                    self.held[cell.key] = a.trial_id
+                self.unreturned.add(cell.key)
                 got.append(self._take(cell, a))
         with self.lock:
             self.held.update({h.cell.key: h.trial_id for h in got})
+        self.unreturned.clear()
         return got
 
     def _pop(self, trial_id: int) -> bool:
@@ -237,8 +243,8 @@ class Queue:
                         attempts.fail(conn, trial_id, mark)  # a trial told COMPLETE already stays so
                 with self.lock:
                     self.held.clear()
-                self.enqueue()
                 result.append(True)
+                self.enqueue()  # at once where it can; else the next run or claim queues them first thing
             except Exception as e:
                 result.append(e)
 
@@ -247,7 +253,7 @@ class Queue:
         thread.join(within)
         if result and isinstance(result[0], Exception) and not database_error(result[0]):
             raise result[0]  # a bug, not the database: say so
-        return result == [True]
+        return bool(result) and result[0] is True
 
     def tidy(self) -> int:
         """FAIL an older sweep's RUNNING trials that no attempt names, and forget attempts that are not this

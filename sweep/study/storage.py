@@ -246,6 +246,10 @@ def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict
         raise UsageError(f"study '{name}' was run with another protocol ({diffs}){hint}")
     try:
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+        # SQLite gives a deleted study's id to the next one: seed blocks decided for the old one are not this
+        # one's (none can be decided yet: a block waits for a whole first stage).
+        with storage.engine.begin() as conn:
+            conn.execute(BLOCKS.delete().where(BLOCKS.c.study_id == study._study_id))
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage)
     if study.user_attrs.get("protocol") is None:  # the same values from every racing worker
