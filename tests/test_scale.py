@@ -400,9 +400,11 @@ def test_a_sampled_eps_is_kept_by_the_retry_so_that_it_can_resume(tmp_path):
 
     storage = open_storage(f"sqlite:///{tmp_path}/s.db")
     study = prepare_study(storage, "s", {"protocol": "test"}, "test")
-    a = Queue(study, storage, range_cells(2), (0.0, 0.3), 10.0, worker="a")
-    first = a.claim(1)[0]
+    a = Queue(study, storage, range_cells(12), (0.0, 0.3), 10.0, worker="a")
+    first, *others = a.claim(11)
     assert 0.0 <= first.eps <= 0.3 and first.cell.key == "slot=0"
+    for h in others:  # ten finished trials: TPE is past its random start-up, so a fresh draw would differ
+        assert a.complete(h, 0.5 + h.eps)
     a.fail(first, mark="interrupted")
     again = a.claim(1)[0]
     assert again.cell.key == "slot=0" and again.attempt == 1 and again.eps == first.eps
