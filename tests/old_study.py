@@ -1,8 +1,9 @@
-"""Makes tests/data/study-0.4.0.db: a study left by sweep 0.4.0, for the test that a newer sweep resumes it.
+"""Makes tests/data/study-0.4.0.sql: a study left by sweep 0.4.0 (its SQLite database as SQL text), for the
+test that a newer sweep resumes it.
 
 Run with a checkout of sweep 0.4.0 first on the path (`git worktree add /tmp/v040 v0.4.0-commit`):
 
-    PYTHONPATH=/tmp/v040 python tests/old_study.py tests/data/study-0.4.0.db
+    PYTHONPATH=/tmp/v040 python tests/old_study.py tests/data/study-0.4.0.sql
 
 Four cells on the grid 0, 0.05, 0.1, 0.2 (seed 0, one epoch, the tests' folder data): two finished by
 `sweep run --trials 2`; of the other two, one handed back (FAIL, interrupted) and one held by a worker
@@ -10,7 +11,8 @@ that died (RUNNING, its claim row still 'running'), both through 0.4.0's own cla
 """
 
 import os
-import shutil
+import sqlite3
+from contextlib import closing
 import subprocess
 import sys
 import tempfile
@@ -44,7 +46,8 @@ def main(out: str) -> None:
     board.fail(handed_back, mark="interrupted")  # Ctrl-C: FAIL, claim 'failed'
     assert held.cell.key == "eps=0.2/seed=0"  # and this worker dies holding the other
     storage.engine.dispose()
-    shutil.copy(db, out)
+    with closing(sqlite3.connect(db)) as con:  # text, not a binary file, in the repository
+        Path(out).write_text("\n".join(con.iterdump()) + "\n")
     print(out, [(t.number, t.state.name, t.user_attrs.get("cell")) for t in study.get_trials()])
 
 

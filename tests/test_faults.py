@@ -346,14 +346,16 @@ def test_a_broken_progress_pipe_never_fails_a_trial():
 # ------------------------------------------------------------------ studies of older versions, checkpoints left
 
 def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(folder_data, tmp_path):
-    """tests/data/study-0.4.0.db (made by tests/old_study.py under sweep 0.4.0): two cells COMPLETE, one handed
+    """tests/data/study-0.4.0.sql (made by tests/old_study.py under sweep 0.4.0): two cells COMPLETE, one handed
     back (FAIL), one held by a worker that died (RUNNING, no heartbeat in Optuna's table). The newer sweep keeps
     the finished trials as they are, fails the dead worker's trial and runs the two open cells, each once."""
-    import shutil
+    import sqlite3
+    from contextlib import closing
 
     db = tmp_path / "studies" / "label-smoothing.db"
     db.parent.mkdir()
-    shutil.copy(Path(__file__).parent / "data" / "study-0.4.0.db", db)
+    with closing(sqlite3.connect(db)) as con:
+        con.executescript((Path(__file__).parent / "data" / "study-0.4.0.sql").read_text())
     url = f"sqlite:///{db}"
     before = {t.number: (t.state, t.user_attrs.get("cell"), t.user_attrs.get("val_acc"))
               for t in optuna.load_study(study_name="label-smoothing", storage=url).trials}
