@@ -164,19 +164,13 @@ def _open(args, device) -> Opened:
 def _lead(args, device, o: Opened) -> int:
     """The process the user started: queue the cells, choose the workers, train here or spawn, finish."""
     from .progress import Progress
-    from .study.patience import Patience
     from .study.queue import Queue
     from .study.storage import mask_url
-    from .training.checkpoint import remove_checkpoints
     from .training.runtime import cpu_flags
 
     queue = Queue(o.study, o.storage, o.cells, o.eps_range, args.heartbeat_interval,
                   epsilons=None if o.eps_range else args.epsilons)
-    patient = Patience(args.db_patience)
-    patient(queue.tidy)  # trials of an older sweep's dead workers
-    patient(queue.enqueue)  # every cell waits as a trial from now on, in the dashboard too
-    status = patient(queue.status)
-    remove_checkpoints(o.checkpoint_dir, [c.key for c in status["done"]])  # cells finished on another machine
+    status = _tidy(queue, o.checkpoint_dir, args.db_patience, enqueue=True)
     n_open = len(status["open"])
     # A rule that may add blocks has at least a block's worth of work ahead, even on a finished grid.
     ahead = max(n_open, len(args.epsilons)) if o.rule is not None else n_open
@@ -364,18 +358,28 @@ def _stop(procs: list[subprocess.Popen], signum: int) -> None:
             p.wait()
 
 
-def _finish(args, o: Opened, queue, patience: float) -> int:
-    """Tidy (with this machine's checkpoints of finished cells), print the table, write the report; returns the
-    cells not done."""
-    from .report import per_epsilon_table, trials_frame, write_report
+def _tidy(queue, checkpoint_dir: Path, patience: float, enqueue: bool = False) -> dict:
+    """Fail an older sweep's dead workers' trials, queue the cells (at the start), and remove this machine's
+    checkpoints of finished cells, wherever they finished; returns the cells by state."""
     from .study.patience import Patience
-    from .study.storage import mask_url
     from .training.checkpoint import remove_checkpoints
 
     patient = Patience(patience)
     patient(queue.tidy)
+    if enqueue:
+        patient(queue.enqueue)  # every cell waits as a trial from now on, in the dashboard too
     status = patient(queue.status)
-    remove_checkpoints(o.checkpoint_dir, [c.key for c in status["done"]])
+    remove_checkpoints(checkpoint_dir, [c.key for c in status["done"]])
+    return status
+
+
+def _finish(args, o: Opened, queue, patience: float) -> int:
+    """Tidy (with this machine's checkpoints of finished cells), print the table, write the report; returns the
+    cells not done."""
+    from .report import per_epsilon_table, trials_frame, write_report
+    from .study.storage import mask_url
+
+    status = _tidy(queue, o.checkpoint_dir, patience)
     left = len(status["busy"]) + len(status["open"])
     if left:
         print(f"{left} of {len(queue.cells)} cells are not done "

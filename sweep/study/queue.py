@@ -214,9 +214,11 @@ class Queue:
     def complete(self, h: Held, value: float) -> bool:
         """Tell Optuna the trial is done; False (nothing kept) if another worker took the cell over meanwhile.
         Repeated after a lost answer, it finds its own COMPLETE and says True."""
-        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+        try:
             self.storage.set_trial_state_values(h.trial_id, COMPLETE, [value])
-        done = self.storage.get_trial(h.trial_id).state == COMPLETE
+            done = True
+        except optuna.exceptions.UpdateFinishedTrialError:  # told already (an answer lost), or failed by another
+            done = self.storage.get_trial(h.trial_id).state == COMPLETE
         self.let_go(h)
         return done
 
