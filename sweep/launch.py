@@ -103,6 +103,7 @@ class Opened:
     cells: list
     eps_range: tuple[float, float] | None
     rule: object | None  # study.precision.Rule, with --until-precise
+    trouble_at: float = -math.inf  # when opening last found the database away (monotonic clock), if it did
 
 
 def run(args, device) -> int:
@@ -140,7 +141,9 @@ def _open(args, device) -> Opened:
     protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=precision)
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
-    storage = open_storage(storage_url, patience=args.db_patience)  # a database restarting is waited for
+    trouble: list[float] = []
+    storage = open_storage(storage_url, patience=args.db_patience,  # a database restarting is waited for
+                           on_trouble=lambda: trouble.append(time.monotonic()))
     study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid",
                                                                   args.equivalence_pp, args.equivalence_nats,
                                                                   args.primary), data.source)
@@ -158,7 +161,8 @@ def _open(args, device) -> Opened:
                                                   "base_trials": base, "procedure": "stein",
                                                   "first_stage_seeds": rule.first_stage})
     cells = range_cells(args.trials) if eps_range else grid_cells(args.epsilons, args.trials)
-    return Opened(storage_url, checkpoint_dir, data, protocol, storage, study, cells, eps_range, rule)
+    return Opened(storage_url, checkpoint_dir, data, protocol, storage, study, cells, eps_range, rule,
+                  max(trouble, default=-math.inf))
 
 
 def _lead(args, device, o: Opened) -> int:
@@ -281,7 +285,7 @@ def _train_here(args, device, o: Opened, share: int, events, peers: int = 1) -> 
     cfg = RunConfig(protocol=o.protocol, cells=o.cells, eps_range=o.eps_range, batch_trials=k,
                     checkpoint_dir=o.checkpoint_dir, device=device, heartbeat_interval=args.heartbeat_interval,
                     epsilons=None if o.eps_range else args.epsilons, rule=o.rule, db_patience=args.db_patience,
-                    compile=args.compile)
+                    compile=args.compile, trouble_at=o.trouble_at)
     run_worker(o.study, o.storage, o.data.to(device), cfg, events=events)
     return 0
 

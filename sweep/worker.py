@@ -51,6 +51,7 @@ class RunConfig:
     rule: Rule | None = None  # --until-precise: add seed blocks until the headline CIs are narrow enough
     db_patience: float = PATIENCE  # seconds every database step retries a transient error before giving up
     compile: bool = False  # the training step through torch.compile (see `sweep bench --compile`)
+    trouble_at: float = -math.inf  # when opening the study found the database away (monotonic clock), if it did
 
 
 class Events:
@@ -115,6 +116,7 @@ def run_worker(study: optuna.Study, storage, data: Cifar, cfg: RunConfig, events
                trainer: Trainer = train) -> int:
     """Pop and train waiting cells until none is left; returns how many trials this worker finished."""
     queue = Queue(study, storage, cfg.cells, cfg.eps_range, cfg.heartbeat_interval, epsilons=cfg.epsilons)
+    queue.trouble_at = cfg.trouble_at  # a worker that started in an outage gives the others their grace too
     patient = Patience(cfg.db_patience, on_trouble=queue.troubled)
     key = _key_maker(study, patient)
     finished, total = 0, len(cfg.cells)

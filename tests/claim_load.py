@@ -107,13 +107,14 @@ def rows_by_state(storage_url: str, study_name: str, engine=None) -> dict[str, l
     until garbage collection, and a server's connection limit is soon reached beside 16 workers."""
     import sqlalchemy as sa
 
-    from sweep.study.records import ATTRS, STUDIES, TRIALS
+    from sweep.study.schema import STUDIES, TRIALS
+    from sweep.study.storage import HOLDS
 
     own = engine is None
     engine = engine or sa.create_engine(storage_url)
-    query = (sa.select(TRIALS.c.trial_id, TRIALS.c.state, ATTRS.c.value_json.label("worker"))
+    query = (sa.select(TRIALS.c.trial_id, TRIALS.c.state, HOLDS.c.worker)
              .select_from(TRIALS.join(STUDIES, STUDIES.c.study_id == TRIALS.c.study_id)
-                          .outerjoin(ATTRS, (ATTRS.c.trial_id == TRIALS.c.trial_id) & (ATTRS.c.key == "worker")))
+                          .outerjoin(HOLDS, HOLDS.c.trial_id == TRIALS.c.trial_id))
              .where(STUDIES.c.study_name == study_name))
     try:
         with engine.connect() as conn:
@@ -146,7 +147,7 @@ def load_test(storage_url: str, workers: int = 16, cells: int = 1000, kill: int 
         rows = _safe_rows(storage_url, name, engine)
         if len(rows.get("COMPLETE", [])) >= kill_after * cells:
             # Workers that hold a cell right now (worker ids are host:pid:tag), so each kill leaves one behind.
-            holding = {int(json.loads(r.worker).split(":")[1]) for r in rows.get("RUNNING", []) if r.worker}
+            holding = {int(r.worker.split(":")[1]) for r in rows.get("RUNNING", []) if r.worker}
             for p in procs:
                 if p.pid in holding and p not in killed and len(killed) < kill:
                     p.send_signal(signal.SIGKILL)

@@ -128,8 +128,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
-def sweep_process(*args, cwd, **kw) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+def sweep_process(*args, cwd, env_extra=None, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env_extra or {})}
     return subprocess.Popen([sys.executable, "-m", "sweep", *args], cwd=cwd, env=env, preexec_fn=_default_sigint,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 

@@ -1,13 +1,17 @@
-"""The queue against an older sweep's claim protocol, side by side in one run: pops per second under load, and
-the cost of one heartbeat for K held trials.
+"""The queue and the records against an older sweep's, side by side in one run: pops per second under load, the
+cost of one heartbeat for K held trials, and the cost of a worker's records for K trials trained together.
 
-    git worktree add /tmp/v040 <the 0.4.0 commit>
-    python tests/queue_bench.py --storage postgresql://sweep:sweep@127.0.0.1/sweep --old /tmp/v040
+    git worktree add /tmp/v060 <the 0.6.0 commit>
+    python tests/queue_bench.py --storage postgresql://sweep:sweep@127.0.0.1/sweep --old /tmp/v060
+    python tests/queue_bench.py --storage sqlite:////tmp/bench.db --old /tmp/v060 --workers 6 --cells 240
 
 Pops per second: `tests.claim_load`'s race (16 workers over 1,000 cells by default, training replaced by a
 stub, no kills), run in each tree in turn, `--rounds` times; both figures come from the same reading of the
 study (trials started, over the span of their start times), never from each version's own counters.
 Heartbeat: one worker holding K trials, `--beats` heartbeats timed; the median in ms.
+Records: one worker holding `--record-k` trials (20 by default) writes what a worker writes per epoch (each
+trial's report and its history so far, a real history's size) for 10 epochs, then the final metrics, then
+tells Optuna; the median epoch, the finals and the tells in ms.
 """
 
 from __future__ import annotations
@@ -52,6 +56,47 @@ def beat_cost(url: str, k: int, beats: int) -> dict:
             "p90_ms": 1000 * sorted(times)[int(0.9 * len(times))]}
 
 
+HISTORY_ROW = {"train_loss_running": 1.3, "train_acc_running": 0.72, "train_acc": 0.81, "train_nll": 0.62,
+               "train_loss": 0.62, "val_acc": 0.66, "val_nll": 0.99, "val_loss": 0.99, "val_ece": 0.04,
+               "val_bin_count": [1000] * 15, "val_bin_acc": [0.5] * 15, "val_bin_conf": [0.5] * 15,
+               "epoch_seconds": 30.1, "eval_seconds": 3.2, "trials_together": 20}  # a real epoch's keys and size
+FINALS = ("train_acc", "val_acc", "train_nll", "val_nll", "val_loss", "val_ece", "train_loss_running",
+          "train_acc_running", "gap", "nll_gap", "seconds")
+
+
+def record_cost(url: str, k: int, epochs: int = 10) -> dict:
+    """In the process of whichever sweep is on the path: hold k trials, write their records as a worker does."""
+    import sweep
+    from sweep.study.queue import Queue
+    from sweep.study.records import write_records
+    from sweep.study.space import grid_cells
+    from sweep.study.storage import open_storage, prepare_study
+
+    storage = open_storage(url)
+    study = prepare_study(storage, f"records-{uuid.uuid4().hex[:8]}", {"bench": True}, "bench")
+    queue = Queue(study, storage, grid_cells([0.0, 0.05, 0.1, 0.2], k), None, 20.0, worker="bench")
+    held = queue.claim(k)
+    assert len(held) == k
+
+    def timed(step) -> float:
+        t0 = time.perf_counter()
+        step()
+        return 1000 * (time.perf_counter() - t0)
+
+    history: list[dict] = []
+    per_epoch = []
+    for e in range(1, epochs + 1):
+        history = history + [{"epoch": e, **HISTORY_ROW}]
+        rows = {h.trial_id: ({e: 0.5 + e / 100}, {"history": history}) for h in held}
+        per_epoch.append(timed(lambda: write_records(storage, rows)))
+    finals = timed(lambda: write_records(storage, {h.trial_id: ({}, {m: 0.5 for m in FINALS}) for h in held}))
+    tells = timed(lambda: [queue.complete(h, 0.5) for h in held])
+    done = study.get_trials(deepcopy=False)
+    assert all(len(t.user_attrs["history"]) == epochs and "gap" in t.user_attrs for t in done)
+    return {"version": sweep.__version__, "k": k, "epoch_ms": statistics.median(per_epoch), "finals_ms": finals,
+            "tells_ms": tells}
+
+
 def pops(tree: Path, url: str, workers: int, cells: int) -> dict:
     """One race in `tree`'s sweep; pops per second read from the study's trials."""
     import optuna
@@ -87,12 +132,24 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2, help="races per tree, alternating (default 2)")
     p.add_argument("--k", type=int, default=64, help="trials held for the heartbeat timing (default 64)")
     p.add_argument("--beats", type=int, default=200)
+    p.add_argument("--record-k", type=int, default=20, help="trials whose records are timed (default 20)")
     p.add_argument("--beat-only", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--records-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.beat_only:
         print(json.dumps(beat_cost(args.storage, args.k, args.beats)))
         return
+    if args.records_only:
+        print(json.dumps(record_cost(args.storage, args.record_k)))
+        return
     trees = {"old": args.old.resolve(), "new": HERE}
+    for rnd in range(2):  # alternating, twice: a drift in the machine's load shows as a change between rounds
+        for name, tree in trees.items():
+            r = in_tree(tree, "--storage", args.storage, "--old", str(args.old), "--record-k", str(args.record_k),
+                        "--records-only")
+            print(f"records, {name} ({r['version']}), K = {r['k']}, round {rnd + 1}: per epoch {r['epoch_ms']:.1f} ms "
+                  f"(median of 10), final metrics {r['finals_ms']:.1f} ms, telling {r['tells_ms']:.1f} ms",
+                  flush=True)
     for name, tree in trees.items():
         r = in_tree(tree, "--storage", args.storage, "--old", str(args.old), "--k", str(args.k), "--beats",
                     str(args.beats), "--beat-only")

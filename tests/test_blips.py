@@ -202,6 +202,33 @@ def test_a_server_down_at_start_up_is_waited_for_and_the_run_goes_on(postgres_ur
     assert set(done) == {(0.0, 0), (0.05, 0)} and set(done.values()) == {1}
 
 
+def test_a_worker_starting_just_after_a_restart_expires_no_trial_the_outage_held_back(postgres_url, postgres_ctl):
+    """a holds a cell and cannot beat while the server is down (longer than its grace); b starts right after the
+    restart, having seen no outage itself. b leaves a's cell alone until a has had its grace since the restart,
+    and takes it over only once a stays silent past that."""
+    from sweep.study.queue import Queue
+    from sweep.study.space import grid_cells
+    from sweep.study.storage import open_storage, prepare_study
+
+    interval, name = 2.0, f"grace-{uuid.uuid4().hex[:8]}"  # grace: 3 beats, 6 s
+    storage = open_storage(postgres_url)
+    cells = grid_cells([0.0, 0.1], 2)
+    a = Queue(prepare_study(storage, name, {"protocol": "test"}, "test"), storage, cells, None, interval, worker="a")
+    (held,) = a.claim(1)
+    storage.engine.dispose()
+    postgres_ctl("stop")
+    time.sleep(3 * interval + 2)  # a's last beat is now older than its grace
+    postgres_ctl("start")
+    fresh = open_storage(postgres_url)
+    b = Queue(optuna.load_study(study_name=name, storage=fresh), fresh, cells, None, interval, worker="b")
+    assert not b.in_outage_grace()  # b saw no outage of its own
+    assert [h.cell.key for h in b.claim(2)] == ["eps=0.1/seed=0"]  # a's cell stays a's
+    time.sleep(3 * interval + 1)  # a stays silent past its grace since the restart
+    (taken,) = b.claim(1)
+    assert taken.cell == held.cell and taken.attempt == 1
+    fresh.engine.dispose()
+
+
 def checkpoints_of(cwd, name):
     return list((cwd / "studies" / name / "checkpoints").glob("*.pt"))
 

@@ -1,7 +1,9 @@
 """Real processes: workers racing on PostgreSQL, SIGKILL and Ctrl-C mid-trial, resume from checkpoints."""
 
+import datetime
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -57,6 +59,46 @@ def checkpoints(cwd: Path) -> list[Path]:
     return list((cwd / "studies" / "label-smoothing" / "checkpoints").glob("*.pt"))
 
 
+# Between two of Optuna's public setters, each of which commits alone (tests/killed_run.py shows the calls):
+# the first epoch's records begun, an intermediate value without its history, between two epochs, the final
+# metrics half written, all written but not told, told.
+GAPS = ("set_trial_user_attr device", "set_trial_intermediate_value 1", "set_trial_user_attr history",
+        "set_trial_user_attr train_acc", "set_trial_user_attr seconds", "set_trial_state_values COMPLETE")
+
+
+def test_a_death_in_each_gap_between_optunas_setters_is_repaired_by_the_next_run(folder_data, tmp_path):
+    """A worker dies (os._exit, as SIGKILL) right after each of the gaps' calls in turn; the plain rerun leaves
+    the cell COMPLETE once, with every record, and nothing RUNNING."""
+    args = run_args(folder_data, "--trials", "1", "--epochs", "2")
+    trace = tmp_path / "trace"
+    code = subprocess_run(["0", str(trace), *args], tmp_path / "traced")
+    assert code == 0
+    calls = trace.read_text().splitlines()
+    assert calls[-1] == "set_trial_state_values COMPLETE" and "set_trial_intermediate_value 2" in calls
+    for gap in GAPS:
+        at = calls.index(gap) + 1  # the first such call
+        cwd = tmp_path / f"killed-after-{at}"
+        assert subprocess_run([str(at), str(cwd / "trace"), *args], cwd) == 9
+        assert (cwd / "trace").read_text().splitlines()[-1] == gap  # died where it was told
+        code, out, err = finished(sweep_process(*args, cwd=cwd))
+        assert code == 0 and "Traceback" not in err, (gap, err)
+        url = f"sqlite:///{cwd}/studies/label-smoothing.db"
+        trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
+        complete = [t for t in trials if t.state == COMPLETE]
+        assert len(complete) == 1 and {t.state for t in trials} <= {COMPLETE, optuna.trial.TrialState.FAIL}, gap
+        (t,) = complete
+        assert set(t.intermediate_values) == {1, 2} and len(t.user_attrs["history"]) == 2, gap
+        assert all(k in t.user_attrs for k in ("train_acc", "val_acc", "gap", "seconds")), gap
+        assert len(trials) == (1 if gap.endswith("COMPLETE") else 2), (gap, [t.state for t in trials])
+
+
+def subprocess_run(argv: list[str], cwd: Path) -> int:
+    cwd.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run([sys.executable, "-m", "tests.killed_run", *argv], cwd=cwd, env=env, capture_output=True,
+                          timeout=300).returncode
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_a_killed_or_interrupted_trial_resumes_to_the_uninterrupted_result(sig, slow_data, reference, tmp_path):
     args = run_args(slow_data, "--trials", "1", "--epochs", "3")
@@ -89,7 +131,7 @@ def test_a_killed_or_interrupted_trial_resumes_to_the_uninterrupted_result(sig, 
 
 def claims(url: str, study: str) -> list:
     """The study's attempts, each with its trial's state."""
-    from sweep.study.records import TRIALS
+    from sweep.study.schema import TRIALS
 
     sid = optuna.load_study(study_name=study, storage=url)._study_id
     engine = sa.create_engine(url)
@@ -376,6 +418,39 @@ def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(folder_data, tmp_pat
     code, out, _ = finished(sweep_process(*args, cwd=tmp_path))  # and the next rerun has nothing left to do
     assert code == 0 and "4 cells, 4 done" in out
     assert len(optuna.load_study(study_name="label-smoothing", storage=url).trials) == 6
+
+
+def test_a_study_left_by_sweep_0_6_0_in_new_york_resumes_and_its_wall_time_is_set_right(folder_data, tmp_path):
+    """tests/data/study-0.6.0-new-york.sql (made by tests/zoned_study.py under sweep 0.6.0, TZ=America/New_York):
+    three cells COMPLETE whose starts 0.6.0 wrote in local time, so each reads back as lasting 5 h more. The
+    report sets each start right from the training time the trial recorded, and says so; the study goes on
+    under this sweep in another zone, the fourth cell run once with true times."""
+    import re
+    import sqlite3
+    from contextlib import closing
+
+    db = tmp_path / "studies" / "label-smoothing.db"
+    db.parent.mkdir()
+    with closing(sqlite3.connect(db)) as con:
+        con.executescript((Path(__file__).parent / "data" / "study-0.6.0-new-york.sql").read_text())
+    url = f"sqlite:///{db}"
+    old = optuna.load_study(study_name="label-smoothing", storage=url).trials
+    assert [round(t.duration.total_seconds() / 3600) for t in old] == [5, 5, 5]  # what Optuna reads back
+    code, out, err = finished(sweep_process("report", "--out", str(tmp_path / "old-report"), cwd=tmp_path))
+    assert code == 0, err
+    text = (tmp_path / "old-report" / "README.md").read_text()
+    assert re.search(r"- wall time: \d+ s,", text), text
+    assert "3 trial starts had been written in local time" in text and "+5 h" in text
+
+    args = ["run", "--trials", "4", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir",
+            str(tmp_path / "cache"), "--device", "cpu", "--workers", "1", "--report-dir", str(tmp_path / "report")]
+    code, out, err = finished(sweep_process(*args, cwd=tmp_path, env_extra={"TZ": "Asia/Tokyo"}))
+    assert code == 0 and "4 cells, 3 done" in out, out + err
+    trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
+    assert Counter(t.user_attrs["cell"] for t in trials if t.state == COMPLETE) == Counter(
+        ["eps=0/seed=0", "eps=0.05/seed=0", "eps=0.1/seed=0", "eps=0.2/seed=0"])
+    assert len(trials) == 4 and datetime.timedelta(0) < trials[3].duration < datetime.timedelta(minutes=2)
+    assert "3 trial starts had been written in local time" in (tmp_path / "report" / "README.md").read_text()
 
 
 def test_a_cells_checkpoint_is_removed_where_it_finishes_and_by_tidy_on_the_machine_that_left_it(slow_data,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import torch
 
 from sweep.study.queue import Queue
-from sweep.study.records import HEARTBEATS
+from sweep.study.storage import HOLDS
 from sweep.study.space import grid_cells
 from sweep.launch import MAX_BATCH_TRIALS, PER_TRIAL_BYTES, plan_batch_trials, plan_workers, share_of
 from sweep.study.storage import open_storage, prepare_study
@@ -91,8 +91,8 @@ def board_pair(tmp_path, interval=10.0):
 def age_heartbeats(storage, seconds: float) -> None:
     """Every heartbeat `seconds` older, as if its worker had fallen silent that long ago."""
     with storage.engine.begin() as conn:
-        for tid, beat in conn.execute(sa.select(HEARTBEATS.c.trial_id, HEARTBEATS.c.heartbeat)).all():
-            conn.execute(HEARTBEATS.update().where(HEARTBEATS.c.trial_id == tid)
+        for tid, beat in conn.execute(sa.select(HOLDS.c.trial_id, HOLDS.c.heartbeat)).all():
+            conn.execute(HOLDS.update().where(HOLDS.c.trial_id == tid)
                          .values(heartbeat=beat - datetime.timedelta(seconds=seconds)))
 
 

@@ -43,6 +43,7 @@ def same_place(url_a: str, url_b: str) -> bool:
 
 def readonly_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna's storage on an existing database, opened so that nothing can be written to it."""
+    from ..study.schema import check_schema
     from ..study.storage import _engine_kwargs, mask_url
 
     shown = mask_url(url)
@@ -65,6 +66,11 @@ def readonly_storage(url: str) -> optuna.storages.RDBStorage:
             engine.dispose()
         if not {"studies", "trials"} <= tables:
             raise UsageError(f"{shown} holds no Optuna study")
+        engine = sa.create_engine(url, **kwargs)
+        try:
+            check_schema(engine, shown, writing=False)
+        finally:
+            engine.dispose()
         return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=True)
     except UsageError:
         raise
@@ -103,7 +109,7 @@ def side(loaded: Loaded, protocol: dict):
 
     trials = trials_frame(loaded.study)
     span = wall_span(loaded.study)
-    wall = (span[1] - span[0]).total_seconds() if span else None
+    wall = span.seconds if span else None
     grid = [t.params["label_smoothing"] for t in loaded.study.get_trials(deepcopy=False)
             if "label_smoothing" in t.params]
     return Side(loaded.name, mask_url(loaded.url), normalised(protocol, grid), trials, margins(protocol)[0], wall,

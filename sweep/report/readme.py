@@ -44,17 +44,26 @@ def run_lines(study: optuna.Study, trials: pd.DataFrame) -> list[str]:
     span = wall_span(study)
     lines = []
     if span:
-        first, last = span
         summed = (f"; {duration(trials.seconds.sum())} of training summed over the complete trials"
                   if trials.seconds.notna().any() else "")
-        lines.append(f"- wall time: {duration((last - first).total_seconds())}, from the first trial's start "
-                     f"({first:%Y-%m-%d %H:%M}) to the last trial's completion ({last:%Y-%m-%d %H:%M}), pauses "
-                     f"between reruns included{summed}")
+        lines.append(f"- wall time: {duration(span.seconds)}, from the first trial's start "
+                     f"({span.first:%Y-%m-%d %H:%M}) to the last trial's completion ({span.last:%Y-%m-%d %H:%M}), "
+                     f"pauses between reruns included{summed}")
+        if span.corrected:
+            lines.append(f"- {span.corrected} trial start{'s' * (span.corrected > 1)} had been written in local time "
+                         f"(sweep 0.6.0 and earlier, outside UTC) and are moved by {_signed(span.shift)}, the zone's offset "
+                         "read off the training time each trial recorded; the wall time counts complete trials only")
     else:
         lines.append("- wall time: not recorded")
     if len(trials):
         lines.append("- ran on: " + "; ".join(machines(trials)))
     return lines
+
+
+def _signed(shift) -> str:
+    minutes = round(shift.total_seconds() / 60)
+    h, m = divmod(abs(minutes), 60)
+    return ("+" if minutes > 0 else "−") + (f"{h} h" if h else "") + (f" {m} min" if m else "")
 
 
 def render_readme(study, a: Analysis, storage_url, cwd: str | os.PathLike = "/", target: float = 0.5,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import math
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import optuna
@@ -193,12 +196,51 @@ def duration(seconds: float) -> str:
     return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"
 
 
-def wall_span(study: optuna.Study):
-    """(first trial's start, last trial's completion), or None where neither is recorded."""
+@dataclass(frozen=True)
+class WallSpan:
+    first: datetime.datetime  # the first trial's start (this machine's local time, as Optuna reads it)
+    last: datetime.datetime  # the last trial's completion
+    corrected: int = 0  # trials whose start was written in local time (sweep <= 0.6.0 outside UTC), set right
+    shift: datetime.timedelta = datetime.timedelta(0)  # how far their starts were moved (the most common shift)
+
+    @property
+    def seconds(self) -> float:
+        return (self.last - self.first).total_seconds()
+
+
+ZONE_STEP = datetime.timedelta(minutes=15)  # every time zone's offset from UTC is a multiple of this
+
+
+def start_skew(t) -> datetime.timedelta:
+    """How far a complete trial's recorded start is off, to the nearest 15 min: 0 for every trial sweep wrote
+    in UTC. sweep <= 0.6.0 wrote starts in local time (and Optuna's tell the completion in UTC), so such a
+    trial's duration exceeds the training it recorded for itself by the zone's offset (its own epochs, those
+    after a checkpoint it resumed from, plus seconds of set-up: far below 7.5 min)."""
+    history = t.user_attrs.get("history") or []
+    if not (history and t.datetime_start and t.datetime_complete):
+        return datetime.timedelta(0)
+    resumed = t.user_attrs.get("resumed_from_epoch") or 0
+    trained = sum((h.get("epoch_seconds") or 0) + (h.get("eval_seconds") or 0) for h in history
+                  if h.get("epoch", 0) > resumed)
+    skew = t.datetime_complete - t.datetime_start - datetime.timedelta(seconds=trained)
+    return round(skew / ZONE_STEP) * ZONE_STEP
+
+
+def wall_span(study: optuna.Study) -> WallSpan | None:
+    """The first trial's start to the last trial's completion, or None where neither is recorded. Where some
+    trials' starts were written in local time, those are set right by their own record and only complete
+    trials count (a failed one's times cannot be checked)."""
     trials = study.get_trials(deepcopy=False)
-    starts = [t.datetime_start for t in trials if t.datetime_start]
+    skews = {t.number: start_skew(t) for t in trials if t.state == optuna.trial.TrialState.COMPLETE}
+    shifted = Counter(s for s in skews.values() if s)
+    if shifted:
+        trials = [t for t in trials if t.number in skews]
+    starts = [t.datetime_start + skews.get(t.number, datetime.timedelta(0)) for t in trials if t.datetime_start]
     ends = [t.datetime_complete for t in trials if t.datetime_complete]
-    return (min(starts), max(ends)) if starts and ends else None
+    if not (starts and ends):
+        return None
+    shift = shifted.most_common(1)[0][0] if shifted else datetime.timedelta(0)
+    return WallSpan(min(starts), max(ends), sum(shifted.values()), shift)
 
 
 def machines(trials: pd.DataFrame) -> list[str]:

@@ -1,3 +1,3 @@
 """The study and its queue: the database (`storage`), the search space (`space`), the cells as Optuna
-trials (`queue`), riding out outages (`patience`), one-transaction records (`records`) and the
-`--until-precise` rule (`precision`). Never imports `sweep.training`."""
+trials (`queue`), sweep's own SQL (`attempts`, over the tables `schema` declares), riding out outages
+(`patience`), records through Optuna's setters (`records`) and the `--until-precise` rule (`precision`). Never imports `sweep.training`."""

@@ -1,12 +1,30 @@
-"""The rows behind the queue (see queue.py): every cell's attempts and their trials, read and written inside
-the caller's transaction.
+"""sweep's own SQL: the queue's steps that no public Optuna call makes safe, each one transaction inside the
+caller's (see queue.py for the state machine). Everything else goes through Optuna's public API: telling a
+trial COMPLETE (`set_trial_state_values`), per-epoch records (`set_trial_intermediate_value`,
+`set_trial_user_attr`), a sampled ε (`Trial.suggest_float`), and every read of a trial the report makes.
 
-`sweep_attempts(study, cell, attempt, trial_id)` names, for each attempt of a cell, the Optuna trial that is
-that attempt; a row is written with its trial and never changes. A trial's holder is two user attributes
-written with the pop (`worker`, `heartbeat_grace`), and its heartbeat a row of Optuna's `trial_heartbeats`.
-Studies made before the queue (sweep 0.4.0 and 0.5.0 kept claims in a table of their own) join it as they
-are: a COMPLETE trial that carries a cell is adopted as that cell's attempt, a later attempt is numbered
-after every older one, and their RUNNING trials that no attempt names are failed by `tidy`.
+The statements, and why each is sweep's own:
+
+- `enqueue`: INSERT a WAITING trial with its parameters and attributes, and its `sweep_attempts` row, under
+  the study row's lock. The trial and the row must be one transaction: Optuna's `create_new_trial`
+  commits alone, and two workers queueing at once would each make a trial for one cell.
+- `pop`: UPDATE trials SET state = RUNNING WHERE state = WAITING (a compare-and-set), with its
+  `sweep_holds` row. Optuna's `set_trial_state_values` reads the state and then writes it, safe only where
+  the read holds a lock (SQLite drops its FOR UPDATE), and commits alone: a RUNNING trial with no
+  heartbeat yet would look dead to every other worker.
+- `fail`: UPDATE trials SET state = FAIL WHERE state = RUNNING, with the attribute saying why. Optuna
+  refuses attributes on a finished trial and commits the two apart; `release_all` fails every trial a
+  worker holds in one transaction, within its bound.
+- `lock_trial` + `fail` (expire): the trial's row locked, its heartbeat's age read again, then failed, so
+  that a worker's tell and another's expiry of the same trial meet on one lock.
+- `tidy`: fail RUNNING trials that no attempt names (an older sweep's dead workers'), and forget attempts
+  whose trial is gone (SQLite reuses a deleted study's ids).
+
+Heartbeats and holders are sweep's own table (`sweep_holds`), on the database's clock; every datetime
+written into Optuna's tables is what Optuna itself writes, naive UTC. Studies made before the queue
+(sweep 0.4.0 and 0.5.0 kept claims in a table of their own) join it as they are: a COMPLETE trial that
+carries a cell is adopted as that cell's attempt, a later attempt is numbered after every older one, and
+their RUNNING trials that no attempt names are failed by `tidy`.
 """
 
 from __future__ import annotations
@@ -14,19 +32,18 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Sequence
+from typing import Any, Sequence
 
 import sqlalchemy as sa
+from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.trial import TrialState
 
-from .clock import age, utc_now
-from .records import ATTRS, HEARTBEATS, PARAMS, STUDIES, TRIALS, insert_trial, set_user_attrs
+from .clock import age, utc_naive, utc_now
+from .schema import ATTRS, PARAMS, STUDIES, TRIALS
 from .space import EPS_PARAM, Cell, declared
-from .storage import ATTEMPTS
+from .storage import ATTEMPTS, HOLDS
 
 WAITING, RUNNING, COMPLETE, FAIL = TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE, TrialState.FAIL
-WORKER, GRACE = "worker", "heartbeat_grace"  # the holder, as user attributes of the trial it popped
 
 
 @dataclass(frozen=True)
@@ -46,23 +63,19 @@ class Attempt:
 
 def latest(conn, dialect: str, study_id: int, trial_id: int | None = None) -> dict[str, Attempt]:
     """Each cell's latest attempt (or only the attempt that is `trial_id`), with its trial's state, holder and
-    heartbeat's age, in one query."""
-    worker, grace = ATTRS.alias("w"), ATTRS.alias("g")
+    heartbeat's age, in one query (Optuna's `get_all_trials` would read every trial's histories at each look)."""
     query = (sa.select(ATTEMPTS.c.cell, ATTEMPTS.c.attempt, ATTEMPTS.c.trial_id, TRIALS.c.number, TRIALS.c.state,
-                       worker.c.value_json.label("worker"), grace.c.value_json.label("grace"),
-                       age(dialect, HEARTBEATS.c.heartbeat).label("age"))
+                       HOLDS.c.worker, HOLDS.c.grace, age(dialect, HOLDS.c.heartbeat).label("age"))
              .select_from(ATTEMPTS.join(TRIALS, TRIALS.c.trial_id == ATTEMPTS.c.trial_id)
-                          .outerjoin(HEARTBEATS, HEARTBEATS.c.trial_id == ATTEMPTS.c.trial_id)
-                          .outerjoin(worker, (worker.c.trial_id == ATTEMPTS.c.trial_id) & (worker.c.key == WORKER))
-                          .outerjoin(grace, (grace.c.trial_id == ATTEMPTS.c.trial_id) & (grace.c.key == GRACE)))
+                          .outerjoin(HOLDS, HOLDS.c.trial_id == ATTEMPTS.c.trial_id))
              .where(ATTEMPTS.c.study_id == study_id))
     if trial_id is not None:
         query = query.where(ATTEMPTS.c.trial_id == trial_id)
     out: dict[str, Attempt] = {}
     for r in conn.execute(query):
         if r.cell not in out or r.attempt > out[r.cell].attempt:
-            out[r.cell] = Attempt(r.attempt, r.trial_id, r.number, state_of(r.state), _json(r.worker),
-                                  math.inf if r.age is None else float(r.age), _json(r.grace))
+            out[r.cell] = Attempt(r.attempt, r.trial_id, r.number, state_of(r.state), r.worker,
+                                  math.inf if r.age is None else float(r.age), r.grace)
     return out
 
 
@@ -109,29 +122,42 @@ def _sampled_eps(conn, trial_ids: list[int], eps_range: tuple[float, float]) -> 
 
 
 def pop(conn, dialect: str, trial_id: int, worker: str, grace: float) -> bool:
-    """WAITING -> RUNNING, with its heartbeat and holder; False if the trial was not WAITING (another worker won)."""
+    """WAITING -> RUNNING, with its holder and first heartbeat; False if the trial was not WAITING (another
+    worker won)."""
     won = conn.execute(TRIALS.update().where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == WAITING)
-                       .values(state=RUNNING, datetime_start=datetime.now())).rowcount == 1
-    if won:
-        conn.execute(HEARTBEATS.insert().values(trial_id=trial_id, heartbeat=utc_now(dialect)))
-        set_user_attrs(conn, trial_id, {WORKER: worker, GRACE: grace})
+                       .values(state=RUNNING, datetime_start=utc_naive())).rowcount == 1
+    if won:  # a hold left on a reused id (SQLite gives a deleted trial's id to the next) is not this pop's
+        conn.execute(HOLDS.delete().where(HOLDS.c.trial_id == trial_id))
+        conn.execute(HOLDS.insert().values(trial_id=trial_id, worker=worker, grace=grace, heartbeat=utc_now(dialect)))
     return won
 
 
 def fail(conn, trial_id: int, mark: str | None) -> bool:
     """RUNNING -> FAIL (noting why in the user attribute `mark`); False if the trial had finished already."""
     failed = conn.execute(TRIALS.update().where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == RUNNING)
-                          .values(state=FAIL, datetime_complete=datetime.now())).rowcount == 1
+                          .values(state=FAIL, datetime_complete=utc_naive())).rowcount == 1
     if failed and mark:
         set_user_attrs(conn, trial_id, {mark: True})
     return failed
 
 
+def lock_trial(conn, trial_id: int) -> None:
+    """Hold the trial's row until the transaction ends (PostgreSQL, MySQL; SQLite holds the whole file from BEGIN
+    IMMEDIATE on)."""
+    conn.execute(sa.select(TRIALS.c.trial_id).where(TRIALS.c.trial_id == trial_id).with_for_update())
+
+
 def held_by(conn, study_id: int, worker: str) -> set[int]:
     """The study's RUNNING trials that `worker` popped, heard of or not."""
-    return set(conn.execute(sa.select(TRIALS.c.trial_id).join(ATTRS, ATTRS.c.trial_id == TRIALS.c.trial_id)
-                            .where(TRIALS.c.study_id == study_id, TRIALS.c.state == RUNNING, ATTRS.c.key == WORKER,
-                                   ATTRS.c.value_json == json.dumps(worker))).scalars())
+    return set(conn.execute(sa.select(TRIALS.c.trial_id).join(HOLDS, HOLDS.c.trial_id == TRIALS.c.trial_id)
+                            .where(TRIALS.c.study_id == study_id, TRIALS.c.state == RUNNING,
+                                   HOLDS.c.worker == worker)).scalars())
+
+
+def beat(conn, dialect: str, worker: str, trial_ids: Sequence[int]) -> None:
+    """One heartbeat for each of these trials: one UPDATE of their holds."""
+    conn.execute(HOLDS.update().where(HOLDS.c.worker == worker, HOLDS.c.trial_id.in_(list(trial_ids)))
+                 .values(heartbeat=utc_now(dialect)))
 
 
 def tidy(conn, study_id: int) -> int:
@@ -148,6 +174,7 @@ def tidy(conn, study_id: int) -> int:
     for r in foreign:
         conn.execute(ATTEMPTS.delete().where(ATTEMPTS.c.study_id == r.study_id, ATTEMPTS.c.cell == r.cell,
                                              ATTEMPTS.c.attempt == r.attempt, ATTEMPTS.c.trial_id == r.trial_id))
+    conn.execute(HOLDS.delete().where(HOLDS.c.trial_id.not_in(sa.select(TRIALS.c.trial_id))))
     named = sa.select(ATTEMPTS.c.trial_id).where(ATTEMPTS.c.study_id == study_id)
     ids = conn.execute(sa.select(TRIALS.c.trial_id).where(TRIALS.c.study_id == study_id, TRIALS.c.state == RUNNING,
                                                           TRIALS.c.trial_id.not_in(named))).scalars().all()
@@ -183,3 +210,25 @@ def state_of(state) -> TrialState:
 def _json(text):
     return None if text is None else json.loads(text)
 
+
+def insert_trial(conn, study_id: int, number: int, state: TrialState,
+                 params: dict[str, tuple[Any, BaseDistribution]], user_attrs: dict[str, Any]) -> int:
+    """A new trial of the study with its parameters and attributes, encoded as Optuna encodes them; returns its id.
+    `number` must be the study's count of trials so far, read under the study row's lock (as Optuna does)."""
+    trial_id = conn.execute(TRIALS.insert().values(number=number, study_id=study_id, state=state,
+                                                   datetime_start=None, datetime_complete=None)).inserted_primary_key[0]
+    if params:
+        conn.execute(PARAMS.insert(), [{"trial_id": trial_id, "param_name": name,
+                                        "param_value": dist.to_internal_repr(value),
+                                        "distribution_json": distribution_to_json(dist)}
+                                       for name, (value, dist) in params.items()])
+    set_user_attrs(conn, trial_id, user_attrs)
+    return trial_id
+
+
+def set_user_attrs(conn, trial_id: int, attrs: dict[str, Any]) -> None:
+    """Trial user attributes, overwriting, inside the caller's transaction."""
+    if attrs:
+        conn.execute(ATTRS.delete().where(ATTRS.c.trial_id == trial_id, ATTRS.c.key.in_(list(attrs))))
+        conn.execute(ATTRS.insert(), [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                                      for k, v in attrs.items()])

@@ -9,7 +9,7 @@ state is the state of its latest attempt's trial:
     (none)      WAITING    enqueue: the cell's first attempt          any worker       trial + attempt row, one tx
     WAITING     RUNNING    pop                                        its worker       UPDATE … WHERE state=WAITING
     RUNNING     RUNNING    take up again: a pop whose answer was lost its worker       found by its holder attribute
-    RUNNING     COMPLETE   tell: the cell is done, for good           its worker       Optuna's tell (row lock)
+    RUNNING     COMPLETE   tell: the cell is done, for good           its worker       set_trial_state_values
     RUNNING     FAIL       hand back: a signal, an error              its worker       conditional UPDATE
     RUNNING     FAIL       expire: heartbeat older than its grace     another worker   conditional UPDATE (row lock)
     FAIL        WAITING    requeue: the next attempt, a new trial     any worker       as enqueue
@@ -21,16 +21,17 @@ that enqueue at once cannot double it. Enqueueing is idempotent, and runs at the
 and in every claim that finds a cell without a live attempt, so a crash between failing a trial and
 requeueing its cell loses nothing. The SQL of these steps is in attempts.py.
 
-A pop is one compare-and-set on the trial's state, in one transaction with its heartbeat row and its
-holder (`worker`, `heartbeat_grace` user attributes): a RUNNING trial always has a heartbeat, and a
-worker killed at any point leaves a trial that goes stale. Heartbeats are Optuna's `trial_heartbeats`
-rows, on the database's clock in UTC (workers on many machines never compare their own clocks), one
+A pop is one compare-and-set on the trial's state, in one transaction with its holder and heartbeat (a
+`sweep_holds` row): a RUNNING trial always has a heartbeat, and a worker killed at any point leaves a
+trial that goes stale. Heartbeats are on the database's clock in UTC (workers on many machines never
+compare their own clocks), one
 UPDATE per interval for every trial a worker holds, training or waiting its turn. A RUNNING trial
 whose heartbeat is older than its holder's grace period belongs to a dead worker: the next worker to
 reach its cell fails it and requeues the cell, which resumes from its checkpoint where one is on that
 machine. Telling and
-expiring meet on the trial's row lock: a worker taken for dead finds its trial FAIL when it tells, and
-keeps nothing.
+expiring meet on the trial's row lock (Optuna's tell reads the state FOR UPDATE on PostgreSQL; on SQLite
+every transaction of a worker's storage takes the file's write lock at BEGIN): a worker taken for dead
+finds its trial FAIL when it tells, and keeps nothing.
 
 Studies made before this queue (sweep 0.4.0 and 0.5.0) go on: see attempts.py.
 """
@@ -50,9 +51,8 @@ import sqlalchemy as sa
 
 from . import attempts
 from .attempts import COMPLETE, RUNNING, WAITING, Attempt
-from .clock import new_worker_id, utc_now
+from .clock import new_worker_id
 from .patience import database_error
-from .records import HEARTBEATS, TRIALS
 from .space import EPS_PARAM, Cell, block_cells
 from .storage import BLOCKS
 
@@ -192,7 +192,7 @@ class Queue:
     def _expire(self, trial_id: int) -> bool:
         """FAIL a silent worker's trial, if it is still RUNNING and still silent once its row is locked."""
         with self.storage.engine.begin() as conn:
-            conn.execute(sa.select(TRIALS.c.trial_id).where(TRIALS.c.trial_id == trial_id).with_for_update())
+            attempts.lock_trial(conn, trial_id)
             (a,) = attempts.latest(conn, self.dialect, self.sid, trial_id).values()
             return a.stale(self.grace) and attempts.fail(conn, trial_id, "taken_over")
 
@@ -203,8 +203,7 @@ class Queue:
             ids = sorted(self.held.values())
         if ids:
             with self.storage.engine.begin() as conn:
-                conn.execute(HEARTBEATS.update().where(HEARTBEATS.c.trial_id.in_(ids))
-                             .values(heartbeat=utc_now(self.dialect)))
+                attempts.beat(conn, self.dialect, self.worker, ids)
 
     def let_go(self, h: Held) -> None:
         """Stop holding (and beating for) a trial: finished, or taken over by another worker."""

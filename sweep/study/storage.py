@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from .. import __version__
 from ..errors import UsageError
 from ..protocol import TRAINING_REVISION
+from .schema import check_schema
 
 METRIC_NAME = "val_acc"  # the objective, as the dashboard names it
 QUESTION = "How does label smoothing change overfitting of a fixed CNN on CIFAR-10?"
@@ -44,6 +45,16 @@ ATTEMPTS = sa.Table(
     sa.Column("cell", sa.String(128), primary_key=True),
     sa.Column("attempt", sa.Integer, primary_key=True),
     sa.Column("trial_id", sa.Integer, nullable=False),  # the Optuna trial that is this attempt
+)
+# Who holds each RUNNING trial, and its heartbeat on the database's clock (see queue.py): a row is written with
+# the pop, in one transaction, and beaten by its holder. Keyed by worker too, so that a trial ever popped by
+# two workers would show as two rows.
+HOLDS = sa.Table(
+    "sweep_holds", META,
+    sa.Column("trial_id", sa.Integer, primary_key=True),
+    sa.Column("worker", sa.String(256), primary_key=True),
+    sa.Column("grace", sa.Double, nullable=False),  # seconds of silence after which its holder is taken as dead
+    sa.Column("heartbeat", sa.DateTime, nullable=False),  # naive UTC, by the database's clock
 )
 # Seed blocks added by `run --until-precise`: see precision.py. One row per seed the decision added.
 BLOCKS = sa.Table(
@@ -104,13 +115,16 @@ def _engine_kwargs(backend: str) -> dict:
     return {"pool_pre_ping": True}
 
 
-def open_storage(url: str, patience: float = 0.0, reader: bool = False) -> optuna.storages.RDBStorage:
+def open_storage(url: str, patience: float = 0.0, reader: bool = False,
+                 on_trouble=None) -> optuna.storages.RDBStorage:
     """Optuna's storage, safe to open from many processes at the same instant on an empty database.
 
     A database that is down or restarting is waited for up to `patience` seconds (then `DatabaseGone`, a
     database error, not bad input); an error that waiting does not cure (a bad password, a missing
     database) is a UsageError. A `reader` (the report) leaves SQLite's transactions as they are: it writes
-    nothing, and a study file it may only read must stay readable."""
+    nothing, and a study file it may only read must stay readable. A schema this sweep does not know is bad
+    input, said before Optuna touches the file (schema.py). `on_trouble` is called when the database did not
+    answer (see Queue.troubled)."""
     from .patience import DatabaseGone, Patience
 
     check_storage_url(url)
@@ -123,12 +137,13 @@ def open_storage(url: str, patience: float = 0.0, reader: bool = False) -> optun
     def attempt() -> optuna.storages.RDBStorage:
         engine = sa.create_engine(url, **kwargs)
         try:
+            check_schema(engine, mask_url(url), writing=not reader)
             return _once(engine, lambda: optuna.storages.RDBStorage(url, engine_kwargs=kwargs))
         finally:
             engine.dispose()
 
     try:
-        storage = Patience(patience)(attempt)
+        storage = Patience(patience, on_trouble=on_trouble)(attempt)
     except (UsageError, DatabaseGone):  # a database away is no bad input: DatabaseGone, for the caller to say so
         raise
     except Exception as e:
