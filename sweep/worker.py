@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import optuna
 import torch
 
+from . import __version__
 from .errors import Interrupted
 from .progress import say
 from .protocol import Protocol
@@ -247,7 +248,7 @@ class Group:
         cfg = self.cfg
         return {"device": str(cfg.device), "threads": torch.get_num_threads(), "machine": machine_name(cfg.device),
                 "trials_together": len(self.held), "compiled": cfg.compile,
-                "resumed_from_epoch": ckpt.epoch if ckpt else 0}
+                "resumed_from_epoch": ckpt.epoch if ckpt else 0, "sweep": __version__}
 
     def on_epoch(self, epoch: int, histories, checkpoints, events: Events) -> None:
         h = histories[0][-1]
@@ -279,7 +280,7 @@ class Group:
         timings.add("checkpoint write", self.save_cost)
 
     def record(self, rows: dict[int, tuple[dict, dict]]) -> None:
-        """One transaction for every trial still this worker's; a trial taken over is let go from then on."""
+        """Every trial still this worker's, through Optuna's setters; a trial taken over is let go from then on."""
         t0 = time.perf_counter()
         live = {self.held[k].trial_id: row for k, row in rows.items() if k not in self.lost}
         gone = self.patient(write_records, self.queue.storage, live)

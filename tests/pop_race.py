@@ -4,9 +4,9 @@
     python -m tests.pop_race demo STORAGE [--naive]                 # the rounds, with what each trial saw
 
 Every pop it wins is written to the table `race_pops` (study, trial, worker) in the same database, so the
-test reads at the database what each worker took. `--naive` pops as a plain read of the state and an
-update by id would (Optuna's `set_trial_state_values` on SQLite, which drops its FOR UPDATE), on an engine
-whose transactions begin DEFERRED: the race the test must be able to see.
+test reads at the database what each worker took. `--naive` pops as a read of the state and an update
+by id in separate transactions, on an engine whose transactions begin DEFERRED: the race the test must be able
+to see.
 """
 
 from __future__ import annotations

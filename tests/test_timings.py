@@ -1,5 +1,5 @@
 """The overhead cuts and the timing facility, on the CPU: one copy to the host per epoch, the checkpoint rule,
-one transaction for a worker's records, and a summary that has every section whatever was recorded."""
+a worker's records through Optuna's setters, and a summary that has every section whatever was recorded."""
 
 import warnings
 

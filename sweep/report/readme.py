@@ -51,7 +51,7 @@ def run_lines(study: optuna.Study, trials: pd.DataFrame) -> list[str]:
                      f"pauses between reruns included{summed}")
         if span.corrected:
             lines.append(f"- {span.corrected} trial start{'s' * (span.corrected > 1)} had been written in local time "
-                         f"(sweep 0.6.0 and earlier, outside UTC) and are moved by {_signed(span.shift)}, the zone's offset "
+                         f"(sweep 0.6.0, outside UTC) and are moved by {_signed(span.shift)}, the zone's offset "
                          "read off the training time each trial recorded; the wall time counts complete trials only")
     else:
         lines.append("- wall time: not recorded")

@@ -213,11 +213,12 @@ ZONE_STEP = datetime.timedelta(minutes=15)  # every time zone's offset from UTC 
 
 def start_skew(t) -> datetime.timedelta:
     """How far a complete trial's recorded start is off, to the nearest 15 min: 0 for every trial sweep wrote
-    in UTC. sweep <= 0.6.0 wrote starts in local time (and Optuna's tell the completion in UTC), so such a
-    trial's duration exceeds the training it recorded for itself by the zone's offset (its own epochs, those
-    after a checkpoint it resumed from, plus seconds of set-up: far below 7.5 min)."""
+    in UTC (a trial carrying the `sweep` attribute, from 0.7.0 on, is never moved). sweep 0.6.0 wrote starts
+    in local time (and Optuna's tell the completion in UTC), so such a trial lasts longer than the training
+    it recorded for itself by the zone's offset (its own epochs, those after a checkpoint it resumed from,
+    plus seconds of set-up: far below 7.5 min)."""
     history = t.user_attrs.get("history") or []
-    if not (history and t.datetime_start and t.datetime_complete):
+    if "sweep" in t.user_attrs or not (history and t.datetime_start and t.datetime_complete):
         return datetime.timedelta(0)
     resumed = t.user_attrs.get("resumed_from_epoch") or 0
     trained = sum((h.get("epoch_seconds") or 0) + (h.get("eval_seconds") or 0) for h in history

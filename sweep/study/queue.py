@@ -8,7 +8,7 @@ state is the state of its latest attempt's trial:
     ---------   --------   ----------------------------------------   --------------   ----------------------------
     (none)      WAITING    enqueue: the cell's first attempt          any worker       trial + attempt row, one tx
     WAITING     RUNNING    pop                                        its worker       UPDATE … WHERE state=WAITING
-    RUNNING     RUNNING    take up again: a pop whose answer was lost its worker       found by its holder attribute
+    RUNNING     RUNNING    take up again: a pop whose answer was lost its worker       found by its `sweep_holds` row
     RUNNING     COMPLETE   tell: the cell is done, for good           its worker       set_trial_state_values
     RUNNING     FAIL       hand back: a signal, an error              its worker       conditional UPDATE
     RUNNING     FAIL       expire: heartbeat older than its grace     another worker   conditional UPDATE (row lock)

@@ -69,7 +69,7 @@ def check_schema(engine: sa.Engine, shown_url: str, writing: bool) -> None:
     import optuna
 
     revision, made_by = recorded_schema(engine)
-    if revision is None and writing and installed_head() not in KNOWN_REVISIONS:
+    if writing and installed_head() not in KNOWN_REVISIONS:
         raise UsageError(f"Optuna {optuna.__version__} lays out its tables at revision {installed_head()}, which this "
                          f"sweep's SQL does not know ({', '.join(KNOWN_REVISIONS)}): install an Optuna that does (5.0 or 5.1: pip install "
                          "'optuna>=5.0,<5.2') or a sweep that knows this one")

@@ -47,8 +47,8 @@ ATTEMPTS = sa.Table(
     sa.Column("trial_id", sa.Integer, nullable=False),  # the Optuna trial that is this attempt
 )
 # Who holds each RUNNING trial, and its heartbeat on the database's clock (see queue.py): a row is written with
-# the pop, in one transaction, and beaten by its holder. Keyed by worker too, so that a trial ever popped by
-# two workers would show as two rows.
+# the pop, in one transaction, and beaten by its holder (a reused trial id's stale row is replaced
+# by the pop).
 HOLDS = sa.Table(
     "sweep_holds", META,
     sa.Column("trial_id", sa.Integer, primary_key=True),
