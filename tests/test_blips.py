@@ -210,7 +210,7 @@ def test_a_worker_starting_just_after_a_restart_expires_no_trial_the_outage_held
     from sweep.study.space import grid_cells
     from sweep.study.storage import open_storage, prepare_study
 
-    interval, name = 2.0, f"grace-{uuid.uuid4().hex[:8]}"  # grace: 3 beats, 6 s
+    interval, name = 4.0, f"grace-{uuid.uuid4().hex[:8]}"  # grace: 3 beats, 12 s (b claims well within it)
     storage = open_storage(postgres_url)
     cells = grid_cells([0.0, 0.1], 2)
     a = Queue(prepare_study(storage, name, {"protocol": "test"}, "test"), storage, cells, None, interval, worker="a")

@@ -223,8 +223,13 @@ def start_skew(t) -> datetime.timedelta:
     resumed = t.user_attrs.get("resumed_from_epoch") or 0
     trained = sum((h.get("epoch_seconds") or 0) + (h.get("eval_seconds") or 0) for h in history
                   if h.get("epoch", 0) > resumed)
-    skew = t.datetime_complete - t.datetime_start - datetime.timedelta(seconds=trained)
+    skew = _aware(t.datetime_complete) - _aware(t.datetime_start) - datetime.timedelta(seconds=trained)
     return round(skew / ZONE_STEP) * ZONE_STEP
+
+
+def _aware(naive: datetime.datetime) -> datetime.datetime:
+    # Optuna hands back naive local time: with its offset attached, a span across a DST change is right.
+    return naive.astimezone()
 
 
 def wall_span(study: optuna.Study) -> WallSpan | None:
@@ -236,8 +241,8 @@ def wall_span(study: optuna.Study) -> WallSpan | None:
     shifted = Counter(s for s in skews.values() if s)
     if shifted:
         trials = [t for t in trials if t.number in skews]
-    starts = [t.datetime_start + skews.get(t.number, datetime.timedelta(0)) for t in trials if t.datetime_start]
-    ends = [t.datetime_complete for t in trials if t.datetime_complete]
+    starts = [_aware(t.datetime_start) + skews.get(t.number, datetime.timedelta(0)) for t in trials if t.datetime_start]
+    ends = [_aware(t.datetime_complete) for t in trials if t.datetime_complete]
     if not (starts and ends):
         return None
     shift = shifted.most_common(1)[0][0] if shifted else datetime.timedelta(0)
