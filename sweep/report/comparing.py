@@ -61,13 +61,8 @@ def readonly_storage(url: str) -> optuna.storages.RDBStorage:
     try:
         engine = sa.create_engine(url, **kwargs)
         try:
-            tables = set(sa.inspect(engine).get_table_names())
-        finally:
-            engine.dispose()
-        if not {"studies", "trials"} <= tables:
-            raise UsageError(f"{shown} holds no Optuna study")
-        engine = sa.create_engine(url, **kwargs)
-        try:
+            if not {"studies", "trials"} <= set(sa.inspect(engine).get_table_names()):
+                raise UsageError(f"{shown} holds no Optuna study")
             check_schema(engine, shown, writing=False)
         finally:
             engine.dispose()

@@ -24,8 +24,8 @@ requeueing its cell loses nothing. The SQL of these steps is in attempts.py.
 A pop is one compare-and-set on the trial's state, in one transaction with its holder and heartbeat (a
 `sweep_holds` row): a RUNNING trial always has a heartbeat, and a worker killed at any point leaves a
 trial that goes stale. Heartbeats are on the database's clock in UTC (workers on many machines never
-compare their own clocks), one
-UPDATE per interval for every trial a worker holds, training or waiting its turn. A RUNNING trial
+compare their own clocks), one UPDATE per interval for every trial a worker holds, training or waiting
+its turn. A RUNNING trial
 whose heartbeat is older than its holder's grace period belongs to a dead worker: the next worker to
 reach its cell fails it and requeues the cell, which resumes from its checkpoint where one is on that
 machine. Telling and

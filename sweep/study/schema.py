@@ -16,6 +16,7 @@ import functools
 
 import sqlalchemy as sa
 from optuna.trial import TrialState
+from packaging.version import InvalidVersion, Version  # Optuna's own dependency
 
 from ..errors import UsageError
 
@@ -92,9 +93,8 @@ def installed_head() -> str:
     return optuna.storages.RDBStorage("sqlite://").get_current_version()
 
 
-def _release(text: str) -> tuple[int, int]:
-    parts = []
-    for piece in text.split(".")[:2]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts + [0] * (2 - len(parts)))  # type: ignore[return-value]
+def _release(text: str) -> tuple[int, ...]:
+    try:
+        return Version(text).release[:2]
+    except InvalidVersion:  # not a release Optuna wrote: no claim to UTC times
+        return (0, 0)
