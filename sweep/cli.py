@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--share", type=positive_int, default=1, help="cells this worker holds at once at most")
     worker.add_argument("--peers", type=positive_int, default=1, help="workers sharing this worker's GPU")
     worker.add_argument("--threads", type=positive_int, help="CPU threads for this worker's training")
+    worker.add_argument("--trouble-ago", type=float, metavar="SECONDS",
+                        help="seconds since the run last found the database away: no other worker's cell is "
+                             "taken as stale within the grace after it")
     worker.set_defaults(handler=cmd_run)
 
     rep = sub.add_parser("report", help="write plots and tables from a study")

@@ -142,6 +142,8 @@ def _open(args, device) -> Opened:
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
     trouble: list[float] = []
+    if getattr(args, "trouble_ago", None) is not None:  # a worker: its parent found the database away then
+        trouble.append(time.monotonic() - args.trouble_ago)
     storage = open_storage(storage_url, patience=args.db_patience,  # a database restarting is waited for
                            on_trouble=lambda: trouble.append(time.monotonic()))
     study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid",
@@ -175,6 +177,7 @@ def _lead(args, device, o: Opened) -> int:
     queue = Queue(o.study, o.storage, o.cells, o.eps_range, args.heartbeat_interval,
                   epsilons=None if o.eps_range else args.epsilons)
     status = _tidy(queue, o.checkpoint_dir, args.db_patience, enqueue=True)
+    o = replace(o, trouble_at=max(o.trouble_at, queue.trouble_at))  # an outage seen so far, opening or queueing
     n_open = len(status["open"])
     # A rule that may add blocks has at least a block's worth of work ahead, even on a finished grid.
     ahead = max(n_open, len(args.epsilons)) if o.rule is not None else n_open
@@ -189,12 +192,12 @@ def _lead(args, device, o: Opened) -> int:
         print(tip, flush=True)
     if o.rule is not None:
         print(f"until precise: {precision_line(queue, o.rule, args.epsilons)}", flush=True)
-    progress = Progress(total=len(queue.cells), done=len(status["done"]), elsewhere=len(status["busy"]),
+    progress = Progress(total=len(queue.cells), done=len(status["done"]), busy=[c.key for c in status["busy"]],
                         epochs=o.protocol.epochs)
     codes = []
     try:
         if workers > 1:
-            codes = _spawn_workers(args, device, workers, share_of(ahead, workers), progress)
+            codes = _spawn_workers(args, device, workers, share_of(ahead, workers), progress, o.trouble_at)
         else:
             _train_here(args, device, o, ahead, progress)
     finally:
@@ -310,7 +313,8 @@ def _cores() -> int:
     return cpu_cores()
 
 
-def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
+def _spawn_workers(args, device, workers: int, share: int, progress, trouble_at: float) -> int:
+    """`trouble_at`: when this process last found the database away; each worker gives others its grace."""
     from .progress import relay
 
     gpus = _gpu_count(device) if device.type == "cuda" else 0
@@ -327,6 +331,8 @@ def _spawn_workers(args, device, workers: int, share: int, progress) -> int:
                 extra += ["--device", f"cuda:{i % gpus}"]
             if device.type == "cpu":
                 extra += ["--threads", str(max(1, _cores() // workers))]
+            if math.isfinite(trouble_at):
+                extra += ["--trouble-ago", f"{time.monotonic() - trouble_at:.3f}"]
             # Workers report progress as event lines on stdout; this process shows them.
             proc = subprocess.Popen([sys.executable, "-m", "sweep", "worker", *args.argv[1:], *extra], env=env,
                                     stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -368,7 +374,7 @@ def _tidy(queue, checkpoint_dir: Path, patience: float, enqueue: bool = False) -
     from .study.patience import Patience
     from .training.checkpoint import remove_checkpoints
 
-    patient = Patience(patience)
+    patient = Patience(patience, on_trouble=queue.troubled)
     patient(queue.tidy)
     if enqueue:
         patient(queue.enqueue)  # every cell waits as a trial from now on, in the dashboard too

@@ -36,10 +36,12 @@ def fmt_duration(seconds: float) -> str:
 class Progress:
     """Cells done / running / left, each running trial's epoch, and an ETA; thread-safe."""
 
-    def __init__(self, total: int, done: int, elsewhere: int, epochs: int,
+    def __init__(self, total: int, done: int, busy: Sequence[str], epochs: int,
                  stream: IO[str] | None = None, live: bool | None = None):
-        self.total, self.own, self.elsewhere, self.epochs = total, done, elsewhere, epochs
+        self.total, self.own, self.epochs = total, done, epochs
         self.seen = 0  # cells done by the database's count, at the latest census
+        self.busy = set(busy)  # cells held by live workers, this run's own included, at the latest census
+        self.ended: set[str] = set()  # cells this run finished (a census read before that may still hold them)
         self.stream = stream or sys.stderr
         self.running: dict[str, int] = {}  # cell -> epochs finished
         self.epoch_seconds: list[float] = []
@@ -73,6 +75,8 @@ class Progress:
         with self.lock:
             self.running.pop(cell, None)
             self.own += counted
+            if counted:  # a cell taken over is held elsewhere now
+                self.ended.add(cell)
             self._show(line)
 
     def planned(self, total: int, line: str) -> None:
@@ -85,13 +89,17 @@ class Progress:
                 self.plan = line
                 self._show(line)
 
-    def census(self, done: int, busy: int) -> None:
-        """What a worker read from the database: the study's cells done and held by live workers, this run's
-        own included, so that cells finished by other runs count as they finish."""
+    def census(self, done: int, busy: Sequence[str]) -> None:
+        """What a worker read from the database: how many of the study's cells are done, and which are held by
+        live workers (this run's own included), so that cells finished by other runs count as they finish.
+
+        Held cells are matched by key, not counted: with several workers, one's census can reach the parent
+        before another's `started` for the same cell, or after its `finished`.
+        """
         with self.lock:
             before = self.done, self.elsewhere
             self.seen = max(self.seen, done)
-            self.elsewhere = max(0, busy - len(self.running))
+            self.busy = set(busy)
             if (self.done, self.elsewhere) != before:
                 self._show(None)
 
@@ -105,6 +113,11 @@ class Progress:
         """Cells done: the database's latest count, or this run's own (the start plus every trial it finished), if
         that is ahead; never the two added, so a cell is counted once whichever word comes first."""
         return max(self.own, self.seen)
+
+    @property
+    def elsewhere(self) -> int:
+        """Cells held by other runs: the latest census's, less those this run trains or has finished."""
+        return len(self.busy - self.running.keys() - self.ended)
 
     def left(self) -> int:
         return max(0, self.total - self.done - len(self.running) - self.elsewhere)
@@ -189,8 +202,8 @@ class EventPipe:
     def planned(self, total: int, line: str) -> None:
         self._emit(kind="planned", total=total, line=line)
 
-    def census(self, done: int, busy: int) -> None:
-        self._emit(kind="census", done=done, busy=busy)
+    def census(self, done: int, busy: Sequence[str]) -> None:
+        self._emit(kind="census", done=done, busy=list(busy))
 
 
 def relay(stream: IO[str], progress: Progress, out: IO[str] | None = None) -> None:

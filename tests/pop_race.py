@@ -53,7 +53,7 @@ def naive_pop(queue, plain: sa.Engine):
 
 
 def race(url: str, tmp_path: Path, naive: bool = False) -> list[dict]:
-    """Run the rounds; per round, how many times each trial was popped (from `race_pops`) and held (sweep_holds)."""
+    """Run the rounds; per round, which workers popped each trial (from `race_pops`) and hold it (sweep_holds)."""
     from sweep.study.queue import Queue
     from sweep.study.space import grid_cells
     from sweep.study.storage import HOLDS, open_storage, prepare_study
@@ -79,12 +79,21 @@ def race(url: str, tmp_path: Path, naive: bool = False) -> list[dict]:
         assert all(p.returncode == 0 for p in procs), outs
         ids = [t._trial_id for t in study.get_trials(deepcopy=False)]  # before the engine's own transaction
         with storage.engine.connect() as conn:
-            pops = Counter(conn.execute(sa.select(POPS.c.trial_id).where(POPS.c.study == name)).scalars())
-            holds = Counter(conn.execute(sa.select(HOLDS.c.trial_id).where(HOLDS.c.trial_id.in_(ids))).scalars())
+            popped = conn.execute(sa.select(POPS.c.trial_id, POPS.c.worker).where(POPS.c.study == name)).all()
+            held = conn.execute(sa.select(HOLDS.c.trial_id, HOLDS.c.worker).where(HOLDS.c.trial_id.in_(ids))).all()
         winners = Counter(int(out) > 0 for out, _ in outs)
-        rounds.append({"pops": pops, "holds": holds, "trials": len(ids), "poppers_that_won": winners[True]})
+        rounds.append({"pops": Counter(t for t, _ in popped), "holds": Counter(t for t, _ in held),
+                       "popped_by": _by_trial(popped), "held_by": _by_trial(held), "trials": len(ids),
+                       "poppers_that_won": winners[True]})
     storage.engine.dispose()
     return rounds
+
+
+def _by_trial(rows) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for trial_id, worker in rows:
+        out.setdefault(trial_id, []).append(worker)
+    return {t: sorted(w) for t, w in out.items()}
 
 
 def main(gate: str, url: str, study_name: str, cells: int, naive: bool) -> None:

@@ -42,10 +42,11 @@ def test_bench_times_every_path_and_writes_a_consistent_table(bench_data, workdi
         assert gflops == pytest.approx(img_s * bench.train_flops_per_image() / 1e9, rel=0.01)
         assert gflops > 0 and 0 < pct <= 200  # a matmul slowed by a busy neighbour can trail a path
     assert rows["batched (grouped), fp32"][0] == "2"
-    peaks = re.findall(r"^- peak \(matmul\): fp32, (\d+) CPU thread\(s\): ([\d.]+) GFLOP/s \(([\d.]+)–([\d.]+)\)$",
-                       table, re.M)
+    peaks = re.findall(r"^- peak \(matmul\): fp32, (\d+) CPU thread\(s\): ([\d.]+) GFLOP/s "
+                       r"\(([\d.]+)–([\d.]+); (\d+)x\5\)$", table, re.M)
     assert {int(t) for t, *_ in peaks} == {torch.get_num_threads(), *([cpu_cores()] if cpu_cores() > 1 else [])}
-    assert all(float(lo) <= float(median) <= float(hi) and float(median) > 0 for _, median, lo, hi in peaks)
+    assert all(float(lo) <= float(median) <= float(hi) and float(median) > 0 for _, median, lo, hi, _ in peaks)
+    assert all(int(n) in (256, 512, 1024, 2048) for *_, n in peaks)
     assert "35,003,904 training FLOPs per image" in table
     assert "2 round(s)" in table and "A whole epoch with its evaluation" in table
     assert "best path:" in out and "peak (matmul): fp32" in out
@@ -85,8 +86,18 @@ def test_peak_times_matmuls_on_its_threads_and_restores_them(monkeypatch):
     peak = bench.Peak("fp32", 1)
     peak.block(torch.device("cpu"), 2, keep=False)
     peak.block(torch.device("cpu"), 3)
-    assert len(peak.gflops) == 3 and all(g > 0 for g in peak.gflops)
-    assert seen == [1] * 5 and torch.get_num_threads() == threads
+    assert len(peak.gflops) == 3 and all(g > 0 for g in peak.gflops) and peak.n == 128
+    assert seen == [1] * 7 and torch.get_num_threads() == threads  # the size's 2-call probe, then 2 + 3
+
+
+@pytest.mark.parametrize("gflops, n", [(100.0, 2048), (4.0, 1024), (0.3, 512), (0.2, 256), (0.001, 256)])
+def test_the_peak_on_a_cpu_is_as_large_as_a_one_second_call_allows(monkeypatch, gflops, n):
+    """A CPU that emulates bf16 (0.3 GFLOP/s) times a 512 matmul (0.9 s a call), not a 2048 one (57 s)."""
+    peak = bench.Peak("bf16", 1)
+    monkeypatch.setattr(peak, "_time", lambda device, calls: [2 * peak.n**3 / (gflops * 1e9)] * calls)
+    peak.fit(torch.device("cpu"))
+    assert peak.n == n
+    assert 2 * n**3 / (gflops * 1e9) <= bench_report.PEAK_CALL_S or n == bench_report.PEAK_PROBE_N
 
 
 @pytest.mark.parametrize("args, expected", [

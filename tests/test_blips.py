@@ -1,5 +1,6 @@
 """Database blips: transient errors retried for a bounded window, a real PostgreSQL server stopped mid-run."""
 
+import math
 import os
 import shlex
 import signal
@@ -238,10 +239,80 @@ def test_progress_counts_cells_finished_by_other_runs_as_they_finish():
 
     from sweep.progress import Progress
 
-    p = Progress(total=6, done=0, elsewhere=3, epochs=2, stream=io.StringIO(), live=False)
+    p = Progress(total=6, done=0, busy=["eps=0.1/seed=0", "eps=0.2/seed=0", "eps=0/seed=1"], epochs=2,
+                 stream=io.StringIO(), live=False)
+    assert p.elsewhere == 3 and p.left() == 3
     p.started(["eps=0/seed=0"])
-    p.census(done=2, busy=2)  # another run finished two of its three and holds one; ours holds one
+    p.census(done=2, busy=["eps=0/seed=0", "eps=0/seed=1"])  # another run finished two of its three, holds one
     assert p.done == 2 and p.elsewhere == 1 and p.left() == 2
     p.finished("eps=0/seed=0", "trial 0 ...")
-    p.census(done=3, busy=1)  # ours counted once, not twice
+    p.census(done=3, busy=["eps=0/seed=1"])  # ours counted once, not twice
     assert p.done == 3 and p.elsewhere == 1 and p.left() == 2
+
+
+def test_progress_of_several_workers_matches_held_cells_whatever_order_their_events_reach_the_parent():
+    """Worker b's census (it sees a's cell held) can reach the parent before a's `started`, and a census read
+    before a's trial ended can arrive after its `finished`: neither is a cell held elsewhere."""
+    import io
+
+    from sweep.progress import Progress
+
+    p = Progress(total=2, done=0, busy=[], epochs=3, stream=io.StringIO(), live=False)
+    p.census(done=0, busy=["a"])  # from b, before a's `started`
+    assert p.elsewhere == 1  # all the parent knows so far
+    p.started(["a"])
+    p.census(done=0, busy=["a"])  # a's own
+    p.started(["b"])
+    assert p.elsewhere == 0 and p.left() == 0 and "elsewhere" not in p.summary()
+    p.finished("a", "trial 0 ...")
+    p.census(done=0, busy=["a", "b"])  # b's, read just before a's trial was told
+    assert p.elsewhere == 0 and p.done == 1 and p.left() == 0
+    p.finished("b", "trial 1 ... was taken over", counted=False)
+    p.census(done=1, busy=["b"])  # another run holds b now
+    assert p.elsewhere == 1 and p.left() == 0
+
+
+def test_spawned_workers_are_told_when_their_parent_last_found_the_database_away(monkeypatch):
+    """The parent waited out an outage while opening or queueing: each worker it spawns gives the others their
+    grace from then, as a single-process run does (its own queue starts from the same moment)."""
+    import io
+    import types
+
+    import torch
+
+    from sweep import launch
+    from sweep.progress import Progress
+
+    seen = []
+
+    def popen(argv, **kw):
+        seen.append(argv)
+        return types.SimpleNamespace(stdout=io.StringIO(""), wait=lambda: 0)
+
+    monkeypatch.setattr(launch.subprocess, "Popen", popen)
+    progress = Progress(total=2, done=0, busy=[], epochs=1, stream=io.StringIO(), live=False)
+    args = types.SimpleNamespace(argv=["run", "--trials", "2"])
+    launch._spawn_workers(args, torch.device("cpu"), 2, 1, progress, time.monotonic() - 7)
+    launch._spawn_workers(args, torch.device("cpu"), 2, 1, progress, -math.inf)  # no outage: no flag
+    ago = [float(argv[argv.index("--trouble-ago") + 1]) for argv in seen[:2]]
+    assert len(seen) == 4 and all(7 <= a < 30 for a in ago)
+    assert not any("--trouble-ago" in argv for argv in seen[2:])
+
+
+def test_a_worker_told_of_an_outage_takes_no_cell_as_stale_within_the_grace(folder_data, workdir):
+    import torch
+
+    from sweep import launch
+    from sweep.cli import build_parser
+    from sweep.study.queue import Queue
+
+    argv = ["worker", "--trials", "2", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir", "cache",
+            "--no-report", "--trouble-ago", "7"]
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    o = launch._open(args, torch.device("cpu"))
+    assert time.monotonic() - 12 < o.trouble_at <= time.monotonic() - 7
+    queue = Queue(o.study, o.storage, o.cells, None, args.heartbeat_interval)  # grace: 3 beats, 60 s by default
+    queue.trouble_at = o.trouble_at  # as run_worker does with the config `_train_here` makes from it
+    assert queue.in_outage_grace()
+    o.storage.engine.dispose()

@@ -247,7 +247,7 @@ def test_progress_eta_is_the_trial_epochs_left_at_the_measured_pace():
     from sweep.progress import Progress
 
     stream = io.StringIO()
-    p = Progress(total=4, done=0, elsewhere=0, epochs=10, stream=stream, live=False)
+    p = Progress(total=4, done=0, busy=[], epochs=10, stream=stream, live=False)
     p.started(["a", "b"])
     p.epoch(["a"], 3, 10.0)
     p.epoch(["b"], 5, 20.0)

@@ -11,7 +11,8 @@ def check(rounds: list[dict]) -> None:
         assert r["trials"] == CELLS
         assert sorted(r["pops"]) == sorted(r["holds"]) and len(r["pops"]) == r["trials"]  # every trial popped
         assert [t for t, n in r["pops"].items() if n > 1] == []  # ... by one worker only
-        assert [t for t, n in r["holds"].items() if n > 1] == []
+        # ... which holds it: its hold row committed with the state change, not overwritten by a loser's.
+        assert r["held_by"] == r["popped_by"]
 
 
 def test_six_poppers_started_together_on_sqlite_never_take_one_trial_twice(tmp_path):

@@ -205,7 +205,7 @@ def test_progress_shows_the_widest_ci_and_grows_with_each_block():
     import io
 
     out = io.StringIO()
-    p = Progress(total=8, done=8, elsewhere=0, epochs=1, stream=out, live=False)
+    p = Progress(total=8, done=8, busy=[], epochs=1, stream=out, live=False)
     p.planned(12, "adding seeds 2–2 to every ε (2 → 3 seeds, decided once from the first stage): accuracy gap, "
                   "ε = 0.2: first-stage SD 3 pp over 2 seeds needs 3 seeds for ±1 pp")
     assert p.total == 12 and p.left() == 4

@@ -175,7 +175,7 @@ def test_a_pop_whose_answer_was_lost_is_taken_up_again_not_stranded(tmp_path):
     assert b.claim(2)[0].cell.key == "eps=0.1/seed=0"  # b neither takes it nor waits for it
     assert a.complete(first, 0.5)
     assert states(study).count(COMPLETE) == 1 and len(study.get_trials()) == 2
-    assert a.claim(1) == [] and a.counts == {"done": 1, "busy": 1}
+    assert a.claim(1) == [] and a.counts == {"done": 1, "busy": ["eps=0.1/seed=0"]}
 
 
 def test_a_claim_cut_short_by_a_blip_returns_every_trial_it_popped_when_retried(tmp_path):

@@ -35,8 +35,12 @@ def test_a_checkpoint_is_written_only_when_it_would_land_before_the_run_ends(lef
     assert worth_saving(left, epoch_s, save_s) is expected
 
 
-def test_a_workers_records_go_through_optunas_setters_and_spare_a_finished_trial(tmp_path):
+def test_a_workers_records_go_through_optunas_setters_and_spare_a_finished_trial(tmp_path, monkeypatch):
     storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    calls = []
+    for name in ("set_trial_intermediate_value", "set_trial_user_attr"):
+        real = getattr(storage, name)
+        monkeypatch.setattr(storage, name, lambda *a, _real=real, _name=name: calls.append((_name, a[0])) or _real(*a))
     study = optuna.create_study(storage=storage, study_name="s")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -45,6 +49,10 @@ def test_a_workers_records_go_through_optunas_setters_and_spare_a_finished_trial
     rows = {live._trial_id: ({1: 0.25, 2: float("nan")}, {"history": [{"epoch": 1}], "val_acc": 0.3}),
             done._trial_id: ({1: 0.1}, {"val_acc": 0.9})}
     assert write_records(storage, rows) == {done._trial_id}
+    # Optuna's public setters: the live trial's four rows; the finished trial's first row refused by Optuna.
+    assert sorted(calls) == sorted([("set_trial_intermediate_value", live._trial_id)] * 2
+                                   + [("set_trial_user_attr", live._trial_id)] * 2
+                                   + [("set_trial_intermediate_value", done._trial_id)])
     assert write_records(storage, rows) == {done._trial_id}  # a retry leaves the same rows
     got = study.trials
     assert got[0].intermediate_values[1] == 0.25 and got[0].intermediate_values[2] != got[0].intermediate_values[2]

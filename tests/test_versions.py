@@ -52,15 +52,27 @@ def test_a_schema_revision_this_sweep_does_not_know_is_refused_by_run_report_and
     assert not (workdir / "r").exists() and not (workdir / "c").exists()
 
 
-def test_a_study_set_up_by_optuna_4_is_refused_by_run_and_still_read_by_report(cli, made, workdir):
+def test_a_study_optuna_4_set_up_and_an_older_sweep_timed_is_refused_by_run_and_still_read_by_report(cli, made,
+                                                                                                     workdir):
     restamp(made, made_by="4.5.0")
+    with closing(sqlite3.connect(made)) as con, con:  # the trial as a sweep before 0.7.0 left it
+        con.execute("DELETE FROM trial_user_attributes WHERE key = 'sweep'")
     before = file_digest(made)
     code, _, err = cli("run", "--trials", "2", "--epochs", "1", "--no-report")
     line = one_line(err)
-    assert code == 2 and "Optuna 4.5.0" in line and "local time" in line, err
+    assert code == 2 and "Optuna 4.5.0" in line and "1 trial(s)" in line and "local time" in line, err
     assert file_digest(made) == before
     code, _, err = cli("report", "--out", "r")
     assert code == 0 and (workdir / "r" / "README.md").exists(), err
+
+
+def test_a_study_optuna_4_only_set_up_goes_on(cli, made, workdir):
+    """Every trial in it was timed by this sweep, on Optuna 5: nothing in it is in local time."""
+    restamp(made, made_by="4.5.0")
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--no-report")
+    assert code == 0 and "2 cells, 1 done" in out, err
+    trials = optuna.load_study(study_name="label-smoothing", storage=f"sqlite:///{made}").trials
+    assert Counter(t.state for t in trials) == Counter({COMPLETE: 2})
 
 
 def test_an_optuna_laying_out_an_unknown_revision_starts_no_new_study(cli, workdir, monkeypatch):

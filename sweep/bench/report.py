@@ -22,6 +22,9 @@ LAYERS = {
 }
 PEAK_SIZE = {"cuda": 4096, "cpu": 2048}  # n of the n x n matmul that stands for the device's peak
 PEAK_WARMUP, PEAK_CALLS = 2, 3  # matmul calls before the rounds; timed calls in each round
+# On a CPU the size doubles from a 256 probe, up to PEAK_SIZE, while a call's estimated time stays within this
+# many seconds (a CPU without bf16 units would take a minute per call at full size).
+PEAK_PROBE_N, PEAK_CALL_S = 256, 1.0
 EPOCH_IMAGES = 50_000
 
 
@@ -82,7 +85,7 @@ def render(rows, evals, device, steps, rounds, data: Cifar, load_seconds: float,
              "the table gives the median round (and the range); seconds per epoch are for 50,000 images, per "
              "trial (time / K); evaluation excluded"]
     lines += [f"- peak (matmul): {p.label(device)}: {statistics.median(p.gflops):.1f} GFLOP/s "
-              f"({min(p.gflops):.1f}–{max(p.gflops):.1f})" for p in peaks]
+              f"({min(p.gflops):.1f}–{max(p.gflops):.1f}; {p.n}x{p.n})" for p in peaks]
     return "\n".join(lines + [""] + _table(rows) + [""] + decisions(rows) + _notes(rows, evals, device, peaks))
 
 
@@ -136,6 +139,8 @@ def _notes(rows, evals, device, peaks: list) -> list[str]:
             "the loss and Adam not counted. The time includes whatever else a path does (the seed loop's data "
             "loading, the worker processes' set-up), so this is the rate each path achieves end to end.", "",
             f"% of peak: GFLOP/s over the peak (matmul): {n}x{n} matmuls in the path's math mode"
+            + ("" if device.type == "cuda" else f" (smaller where a call at that size would take over "
+                                               f"{PEAK_CALL_S:g} s: the size is in each peak's line)")
             + f", {PEAK_WARMUP} warm-up calls, then {PEAK_CALLS} timed calls in each round after the paths; the "
             "median call, with the range. On a CPU the matmul runs on the path's threads: this process's, or for "
             "the multi-process path one thread per worker process, all in one process.", "",

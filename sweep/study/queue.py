@@ -88,7 +88,7 @@ class Queue:
         self.held: dict[str, int] = {}  # cell key -> trial id, for the cells this worker holds (and beats for)
         self.unreturned: set[str] = set()  # cells popped by a claim that has not returned them yet
         self.lock = threading.Lock()  # `held` is read by the heartbeat thread
-        self.counts = {"done": 0, "busy": 0}  # the study's cells done and held, at the last look
+        self.counts: dict = {"done": 0, "busy": []}  # the study's cells done (how many) and held (keys), last look
         self.trouble_at = -math.inf  # when this worker last failed to reach the database (monotonic clock)
 
     # ------------------------------------------------------------ looking
@@ -99,7 +99,8 @@ class Queue:
             if self.epsilons:
                 self._add_blocks(conn.execute(sa.select(BLOCKS.c.seed).where(BLOCKS.c.study_id == self.sid)).scalars())
         states = [self._state(found.get(c.key)) for c in self.cells]
-        self.counts = {"done": states.count("done"), "busy": states.count("busy")}
+        self.counts = {"done": states.count("done"),
+                       "busy": [c.key for c, s in zip(self.cells, states) if s == "busy"]}
         return found
 
     def status(self) -> dict[str, list[Cell]]:

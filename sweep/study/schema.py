@@ -6,8 +6,10 @@ wrong row. Every supported Optuna (5.0 and 5.1) lays out its tables at alembic r
 
 Optuna 5.0 changed what the trials' datetime columns mean without a new revision: 4.x wrote naive local
 time, 5.0 writes naive UTC (its setter converts from local, its reader converts back). A study file set
-up by Optuna 4.x (its `version_info` row says so) is refused by `run`: trials written in both zones
-would make every duration and wall time wrong by the zone's offset.
+up by Optuna 4.x (its `version_info` row says so) and holding trials that an older sweep timed (no `sweep`
+attribute: 0.7.0 writes it on each trial it trains, and runs on Optuna 5 only) is refused by `run`: trials
+written in both zones would make every duration and wall time wrong by the zone's offset. A file Optuna 4.x
+only set up, with no trial timed before 0.7.0, goes on.
 """
 
 from __future__ import annotations
@@ -79,10 +81,20 @@ def check_schema(engine: sa.Engine, shown_url: str, writing: bool) -> None:
                          f"{optuna.__version__}, revision {', '.join(KNOWN_REVISIONS)}) does not know: the file was "
                          "written by another Optuna; open it with the sweep and Optuna that wrote it (pip install "
                          "'optuna==<that release>'), or use another --storage")
-    if writing and made_by is not None and _release(made_by) < UTC_SINCE:
-        raise UsageError(f"{shown_url}: set up by Optuna {made_by}, which wrote trial times in local time; Optuna "
-                         f"{optuna.__version__} writes UTC, and one study in both would get every duration wrong: go "
-                         "on under Optuna 4.x with the sweep that made it, or start a new --storage")
+    if writing and made_by is not None and _release(made_by) < UTC_SINCE and (n := _timed_before_utc(engine)):
+        raise UsageError(f"{shown_url}: set up by Optuna {made_by}, and {n} trial(s) timed by a sweep before 0.7.0, "
+                         f"which may have run on Optuna 4.x (trial times in local time); Optuna {optuna.__version__} "
+                         "writes UTC, and one study in both would get every duration wrong: go on with the sweep and "
+                         "Optuna that made it, or start a new --storage")
+
+
+def _timed_before_utc(engine: sa.Engine) -> int:
+    """Trials with a start or end time and no `sweep` attribute: timed by a sweep older than 0.7.0."""
+    marked = sa.select(ATTRS.c.trial_id).where(ATTRS.c.key == "sweep")
+    timed = sa.or_(TRIALS.c.datetime_start.is_not(None), TRIALS.c.datetime_complete.is_not(None))
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(TRIALS)
+                            .where(timed, TRIALS.c.trial_id.not_in(marked))).scalar_one()
 
 
 @functools.lru_cache(maxsize=1)
