@@ -91,6 +91,9 @@ def run_arguments(run, storage_args) -> None:
                      help="total cells of the study; on the grid, seeds 0, 1, ... for each ε in turn (default 20)")
     run.add_argument("--epsilons", type=epsilon_list, default=list(DEFAULT_EPSILONS),
                      help="comma-separated ε grid, each in [0, 1] (default 0,0.05,0.1,0.2)")
+    run.add_argument("--extend-grid", action="store_true",
+                     help="add the --epsilons values a study's grid lacks to it (without it, a rerun whose grid "
+                          "differs from the study's is refused); --trials then counts cells over the wider grid")
     run.add_argument("--eps-range", type=epsilon, nargs=2, metavar=("LO", "HI"),
                      help="sample ε in [LO, HI] with Optuna's TPE sampler instead of the grid, one seed per trial")
     run.add_argument("--epochs", type=positive_int, default=10, help="epochs per trial (default 10, the protocol)")
@@ -139,7 +142,8 @@ def run_arguments(run, storage_args) -> None:
                           "not the primary alone")
     run.add_argument("--max-trials", type=positive_int, default=MAX_TRIALS,
                      help=f"--until-precise adds no block past this many cells (default {MAX_TRIALS})")
-    run.add_argument("--report-dir", default="reports", help="where the report is written (default reports)")
+    run.add_argument("--report-dir", help="where the report is written (default reports/ for the default study, "
+                                          "reports/<study-name>/ for any other)")
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
 
 
@@ -148,8 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def storage_args(p, checked=True):  # a run's name is also a path; a report may read any study by URL
-        p.add_argument("--study-name", type=study_name if checked else str, default=DEFAULT_STUDY,
-                       help=f"Optuna study name: letters, digits, '.', '_', '-' (default {DEFAULT_STUDY})")
+        default = (f"{DEFAULT_STUDY}, or for a quick run (--subset, --epochs, --precision, --eps-range) one that "
+                   f"says how, e.g. {DEFAULT_STUDY}-subset2000-e1") if checked else DEFAULT_STUDY
+        p.add_argument("--study-name", type=study_name if checked else str, default=None if checked else DEFAULT_STUDY,
+                       help=f"Optuna study name: letters, digits, '.', '_', '-' (default {default})")
         p.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
                                          "(default sqlite:///studies/<study-name>.db)")
 
@@ -171,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="write plots and tables from a study")
     storage_args(rep, checked=False)
-    rep.add_argument("--out", default="reports", help="output folder (default reports)")
+    rep.add_argument("--out", help="output folder (default reports/ for the default study, reports/<study-name>/ "
+                                   "for any other)")
     rep.set_defaults(handler=cmd_report)
 
     cmp = sub.add_parser("compare", help="compare two studies of one protocol cell by cell (another precision, "
@@ -206,11 +213,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quick_name(args) -> str:
+    """The default study's name; for a protocol other than the default, one that says how (a quick run must not
+    land in the main study, nor be refused by it)."""
+    from .protocol import Protocol
+
+    parts = [DEFAULT_STUDY]
+    if args.subset:
+        parts.append(f"subset{args.subset}")
+    if args.epochs != Protocol.epochs:
+        parts.append(f"e{args.epochs}")
+    if args.precision != "auto":
+        parts.append(args.precision)
+    if args.eps_range:
+        parts.append("range")
+    return "-".join(parts)
+
+
+def report_folder(name: str) -> str:
+    return "reports" if name == DEFAULT_STUDY else f"reports/{name}"
+
+
 def main(argv: list[str] | None = None) -> int:
     from .errors import DataError, Interrupted, UsageError, die_with_parent, end_on_signals
 
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
+    if args.command in ("run", "worker"):
+        args.study_name = args.study_name or quick_name(args)
+        args.report_dir = args.report_dir or report_folder(args.study_name)
+    if args.command == "report":
+        args.out = args.out or report_folder(args.study_name)
     previous = {}
     try:
         if args.command in ("run", "worker"):
@@ -286,6 +319,8 @@ def cmd_report(args) -> int:
     import optuna
 
     from .report import write_report
+    from .launch import given
+    from .report.folder import check_folder
     from .errors import UsageError
     from .study.storage import check_storage_url, mask_url, open_storage
 
@@ -302,6 +337,7 @@ def cmd_report(args) -> int:
     storage = open_storage(storage_url, reader=True)
     if args.study_name not in {s.study_name for s in storage.get_all_studies()}:
         raise UsageError(f"no study '{args.study_name}' in {mask_url(storage_url)}")
+    check_folder(Path(args.out), args.study_name, storage_url, given(args.argv, "--out"), "--out")
     study = optuna.load_study(study_name=args.study_name, storage=storage)
     print(f"report: {write_report(study, Path(args.out), storage_url=storage_url)}")
     return 0

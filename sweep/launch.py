@@ -20,73 +20,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .errors import Interrupted, UsageError
-
-PER_TRIAL_BYTES = 512 * 2**20  # generous GPU memory per batched trial: a 128-image step plus Adam state
-MAX_BATCH_TRIALS = 64
-MAX_CPU_WORKERS = 8
+from .training.plan import bf16_tip, plan_batch_trials, plan_workers, share_of
 
 
-# ---------------------------------------------------------------- the arithmetic
-
-def plan_workers(choice: int | str, device_type: str, gpus: int, cores: int, open_cells: int) -> int:
-    """Worker processes on this machine: as asked, or one per GPU, or one single-threaded one per core."""
-    if choice != "auto":
-        return choice
-    if device_type == "cuda":
-        return max(1, min(open_cells, gpus))
-    # Small convolutions use one core well and two cores less than twice as well, so on a CPU
-    # single-threaded workers, one per core, train more trials per hour: see `python -m sweep bench`.
-    return max(1, min(open_cells, cores, MAX_CPU_WORKERS))
-
-
-def share_of(open_cells: int, workers: int) -> int:
-    """The most cells one of `workers` workers should hold at once: an even split, rounded up."""
-    return max(1, math.ceil(open_cells / max(1, workers)))
-
-
-def plan_batch_trials(choice: int | str, device_type: str, share: int, free_bytes: int | None = None,
-                      peers: int = 1) -> int:
-    """Trials one worker trains at once: as asked, or on a GPU its share of the cells as far as they fit
-    in its part of the GPU's free memory (`peers` workers share that GPU)."""
-    if choice != "auto":
-        return choice
-    if device_type == "cuda":
-        fit = int((free_bytes or 0) * 0.8 / max(1, peers)) // PER_TRIAL_BYTES
-        return max(1, min(share, MAX_BATCH_TRIALS, fit))
-    # On CPU a batched step costs each model as much as training it alone (the convolutions
-    # are compute-bound) plus the batching, so trials go one by one: see `python -m sweep bench`.
-    return 1
-
-
-# ---------------------------------------------------------------- bf16 where it was measured to pay
-
-# Measured side by side on one machine (`sweep compare` of the two studies); update together when re-measured.
-# The speed-up is from the unrounded wall times.
-BF16_MEASURED = {
-    "machine": "a 2-core AMD EPYC with AVX-512 bf16", "study": "the 20-trial default study",
-    "fp32": "32 min 58 s", "bf16": "18 min 4 s", "speedup": 1.83,
-    "result": "`sweep compare` found no ε effect on the accuracy gap or validation accuracy that differed from "
-              "fp32's (equivalent within ±1 pp at ε = 0.2, inconclusive at 0.05 and 0.1), while calibration moved: "
-              "ECE 0.7 pp lower at ε = 0, its effect at ε = 0.1 about 1 pp smaller (reports/compare-fp32-bf16)",
-}
+def given(argv, flag: str) -> bool:
+    """Whether `flag` was on the command line (argparse also takes a unique prefix, e.g. --prec)."""
+    return any(len(a) >= 4 and flag.startswith(a) for a in (a.partition("=")[0] for a in argv if a.startswith("--")))
 
 
 def precision_chosen(argv) -> bool:
-    """Whether --precision was on the command line (argparse also takes a unique prefix, e.g. --prec)."""
-    return any(len(flag) >= 4 and "--precision".startswith(flag) for flag in (a.partition("=")[0] for a in argv))
-
-
-def bf16_tip(flags, device_type: str, precision: str, chosen: bool) -> str | None:
-    """One line recommending bf16 where it was measured to pay: a CPU with bf16 units training in fp32 because
-    that is the default. The default stays fp32: a study's math mode is fixed with it, and bf16 moves ECE."""
-    from .training.runtime import has_bf16_units
-
-    if device_type != "cpu" or precision != "fp32" or chosen or not has_bf16_units(flags):
-        return None
-    m = BF16_MEASURED
-    return (f"tip: this CPU has bf16 units; with `--precision bf16` (a new study: another --study-name) "
-            f"{m['study']} ran {m['speedup']:.2f}x faster on {m['machine']} (fp32 {m['fp32']}, bf16 {m['bf16']}): "
-            f"{m['result']}; the default stays fp32")
+    return given(argv, "--precision")
 
 
 # ---------------------------------------------------------------- the run
@@ -132,23 +75,31 @@ def _open(args, device) -> Opened:
     checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
     if not writable_folder(checkpoint_dir.expanduser().resolve()):
         raise UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create or write this folder")
-    check_report_dir(args)
+    check_report_dir(args, storage_url)
     if args.eps_range and args.eps_range[0] >= args.eps_range[1]:
         raise UsageError(f"--eps-range {args.eps_range[0]} {args.eps_range[1]}: LO must be below HI")
+    if args.eps_range and given(args.argv, "--epsilons"):
+        raise UsageError("--eps-range samples ε from a range and --epsilons names a grid: give one of the two")
+    if args.subset is not None and args.subset // 5 < 10 * 10:
+        raise UsageError(f"--subset {args.subset}: {args.subset // 5} validation images, fewer than 10 per class to "
+                         "read an accuracy from; use --subset 500 or more")
     rule = precision_rule(args)
     precision = resolve_precision(args.precision, device)
-    data = _load_data(args)
     protocol = Protocol(epochs=args.epochs, subset=args.subset, precision=precision)
     eps_range = tuple(args.eps_range) if args.eps_range else None
 
     trouble: list[float] = []
     if getattr(args, "trouble_ago", None) is not None:  # a worker: its parent found the database away then
         trouble.append(time.monotonic() - args.trouble_ago)
+    # The storage before the data: a bad URL or password is said before a fresh cache's decoding, not after.
     storage = open_storage(storage_url, patience=args.db_patience,  # a database restarting is waited for
                            on_trouble=lambda: trouble.append(time.monotonic()))
+    data = _load_data(args)
     study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid",
                                                                   args.equivalence_pp, args.equivalence_nats,
                                                                   args.primary), data.source)
+    if not eps_range:
+        args.epsilons = _grid(args, study)
     if rule is not None:  # the first stage is the grid the rule began on, whatever later runs ask
         from .study.precision import check_frozen
 
@@ -158,6 +109,8 @@ def _open(args, device) -> Opened:
     if args.command != "worker":
         record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)])
                        + f"  # sweep {__version__}")
+        if not eps_range and args.epsilons != study.user_attrs.get("grid"):
+            study.set_user_attr("grid", args.epsilons)
         if rule is not None:  # the report states the rule the study was last run under, and where blocks began
             study.set_user_attr("until_precise", {**asdict(rule), "epsilons": list(args.epsilons),
                                                   "base_trials": base, "procedure": "stein",
@@ -165,6 +118,22 @@ def _open(args, device) -> Opened:
     cells = range_cells(args.trials) if eps_range else grid_cells(args.epsilons, args.trials)
     return Opened(storage_url, checkpoint_dir, data, protocol, storage, study, cells, eps_range, rule,
                   max(trouble, default=-math.inf))
+
+
+def _grid(args, study) -> list[float]:
+    """The grid this run goes on with: the study's (recorded on its first run), whatever --epsilons says only
+    where it is the same grid or --extend-grid adds to it."""
+    from .study.space import grid_of, grid_text, next_grid
+
+    recorded = grid_of(study)
+    if recorded is not None and not given(args.argv, "--epsilons"):  # a rerun goes on with the study's own grid
+        return recorded
+    grid = next_grid(recorded, args.epsilons, args.extend_grid)
+    if grid is None:
+        raise UsageError(f"--epsilons {grid_text(args.epsilons)}: study '{args.study_name}' was run on the grid "
+                         f"{grid_text(recorded)}; pass --extend-grid to add the new values to it, or use another "
+                         "--study-name")
+    return grid
 
 
 def _lead(args, device, o: Opened) -> int:
@@ -188,7 +157,7 @@ def _lead(args, device, o: Opened) -> int:
           f"({len(o.data.train_y)} train / {len(o.data.test_y)} test)", flush=True)
     tip = bf16_tip(cpu_flags(), device.type, o.protocol.precision,  # a CPU with bf16 units training in fp32
                    args.precision != "auto" or precision_chosen(args.argv))
-    if tip:
+    if tip and not status["done"] and not status["busy"]:  # a study's math mode is fixed once it has trials
         print(tip, flush=True)
     if o.rule is not None:
         print(f"until precise: {precision_line(queue, o.rule, args.epsilons)}", flush=True)
@@ -223,12 +192,18 @@ def _ending(code: int) -> str:
     return f"exit code {code}"
 
 
-def check_report_dir(args) -> None:
-    """The report's folder is checked before anything trains: a run must not end on a path it could not use."""
+def check_report_dir(args, storage_url: str) -> None:
+    """The report's folder is checked before anything trains: a run must not end on a path it could not use,
+    nor write over another study's report in a folder it was not told to use."""
+    from .report.folder import check_folder
     from .study.storage import writable_folder
 
-    if not args.no_report and not writable_folder(Path(args.report_dir).expanduser().resolve()):
+    if args.no_report:
+        return
+    if not writable_folder(Path(args.report_dir).expanduser().resolve()):
         raise UsageError(f"--report-dir {args.report_dir}: cannot create or write this folder (or it is a file)")
+    check_folder(Path(args.report_dir), args.study_name, storage_url, given(args.argv, "--report-dir"),
+                 "--report-dir")
 
 
 def precision_rule(args):

@@ -15,7 +15,7 @@ import optuna  # noqa: F401
 import pandas  # noqa: F401
 import torch  # noqa: F401
 
-from sweep.cli import main
+from tests.conftest import sweep_main as main
 
 gate = Path(sys.argv[1])
 Path(f"{gate}.ready.{os.getpid()}").touch()

@@ -12,7 +12,7 @@ import threading
 
 from optuna.storages import RDBStorage
 
-from sweep.cli import main
+from tests.conftest import sweep_main as main
 
 SETTERS = ("set_trial_intermediate_value", "set_trial_user_attr", "set_trial_state_values")
 

@@ -7,7 +7,7 @@ import optuna
 import pytest
 import torch
 
-from sweep.cli import main
+from tests.conftest import sweep_main as main
 from tests.conftest import file_digest
 
 DB = Path("studies/label-smoothing.db")
@@ -65,9 +65,9 @@ def test_same_seed_gives_the_same_trial_in_both_layouts(cli, pickle_data):
 
 
 def test_subset_is_stratified_and_recorded(cli):
-    code, out, _ = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
-    assert code == 0 and "(100 train / 20 test)" in out
-    assert load().user_attrs["protocol"]["subset"] == 100
+    code, out, _ = cli("run", "--trials", "1", "--epochs", "1", "--subset", "500", "--no-report")
+    assert code == 0 and "(500 train / 100 test)" in out
+    assert load().user_attrs["protocol"]["subset"] == 500
 
 
 def test_eps_range_samples_within_the_range(cli):
@@ -296,10 +296,10 @@ def test_the_math_mode_is_the_protocols_and_a_resume_across_modes_is_refused(cli
 
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     assert resolve_precision("auto", torch.device("cuda")) == "tf32"
-    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--precision", "tf32")
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "500", "--precision", "tf32")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "GPU math mode" in err
     assert not (workdir / "studies").exists()
-    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 0, err
     db = workdir / "studies" / "label-smoothing.db"
     assert optuna.load_study(study_name="label-smoothing", storage=f"sqlite:///{db}").user_attrs[
@@ -307,7 +307,7 @@ def test_the_math_mode_is_the_protocols_and_a_resume_across_modes_is_refused(cli
     before = db.read_bytes()
     # The same command where CUDA is the default device: auto means TF32 there, which this study did not use.
     monkeypatch.setattr("sweep.cli.resolve_device", lambda name: torch.device("cuda"))
-    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "precision: study has 'fp32', this run 'tf32'" in err and "pass --precision fp32" in err
     assert db.read_bytes() == before
@@ -321,7 +321,7 @@ def test_an_old_studys_fp32_is_read_as_tf32_where_its_trials_ran_on_a_gpu(cli, w
 
     from sweep.study.storage import STUDIES
 
-    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 0, err
     url = f"sqlite:///{workdir}/studies/label-smoothing.db"
     engine = sa.create_engine(url)
@@ -332,18 +332,18 @@ def test_an_old_studys_fp32_is_read_as_tf32_where_its_trials_ran_on_a_gpu(cli, w
         conn.execute(STUDIES.update().values(protocol=json.dumps(proto)))
         conn.execute(sa.text("DELETE FROM trial_user_attributes WHERE key = 'compiled'"))
     engine.dispose()
-    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 0, err  # made on a CPU: its fp32 was IEEE, as this run's is
     set_device = "UPDATE trial_user_attributes SET value_json = '\"cuda:0\"' WHERE key = 'device' AND trial_id = {}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # the trial a later sweep added on a GPU says nothing of the old ones' mode
         conn.execute(sa.text(set_device.format(2)))
-    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 0, err
     with engine.begin() as conn:  # but had 0.3.0's own trial trained on a GPU, its "fp32" was TF32
         conn.execute(sa.text(set_device.format(1)))
     engine.dispose()
-    code, out, err = cli("run", "--trials", "3", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "3", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 2 and "precision: study has 'tf32', this run 'fp32'" in err, err
 
 
@@ -354,7 +354,7 @@ def test_the_primary_comparison_is_fixed_with_the_study_and_an_older_study_reads
 
     from sweep.study.storage import STUDIES
 
-    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "1", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 0, err
     assert load().user_attrs["protocol"]["primary"] == "gap"
     url = f"sqlite:///{workdir}/studies/label-smoothing.db"
@@ -364,10 +364,10 @@ def test_the_primary_comparison_is_fixed_with_the_study_and_an_older_study_reads
         proto.pop("primary")
         conn.execute(STUDIES.update().values(protocol=json.dumps(proto)))
     engine.dispose()
-    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report")
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "500", "--no-report")
     assert code == 0, err  # read as primary = gap, the question it was made for
     before = file_digest(DB)
-    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "100", "--no-report",
+    code, out, err = cli("run", "--trials", "2", "--epochs", "1", "--subset", "500", "--no-report",
                          "--primary", "val_ece")
     assert code == 2 and "primary: study has 'gap', this run 'val_ece'" in err and len(err.strip().splitlines()) == 1
     assert file_digest(DB) == before

@@ -9,8 +9,9 @@ from optuna.trial import create_trial
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_paired
 
-from sweep.cli import main
-from sweep.launch import BF16_MEASURED, bf16_tip, precision_chosen
+from tests.conftest import sweep_main as main
+from sweep.launch import precision_chosen
+from sweep.training.plan import BF16_MEASURED, bf16_tip
 from sweep.training.runtime import cpu_flags, has_bf16_units
 from sweep.report.compare import effects_frame, levels_frame, paired_cells, per_seed_effects, protocol_differences
 from sweep.report.compare_stats import contrast, decide, family_verdict
@@ -264,8 +265,9 @@ def test_the_recommendation_needs_bf16_units_fp32_by_default_and_a_cpu():
     flags = {"fpu", "avx2", "avx512f", "avx512_bf16"}
     line = bf16_tip(flags, "cpu", "fp32", chosen=False)
     m = BF16_MEASURED
-    assert line.count("\n") == 0 and "--precision bf16" in line and f"{m['speedup']:.2f}x faster" in line
-    assert m["fp32"] in line and m["bf16"] in line and m["result"] in line and "default stays fp32" in line
+    assert line.count("\n") == 1 and "--precision bf16" in line and f"{m['speedup']:.2f}x faster" in line
+    assert m["fp32"] in line and m["bf16"] in line and m["report"] in line and "default stays fp32" in line
+    assert all(len(part) <= 160 for part in line.splitlines())
     assert has_bf16_units({"amx_bf16"}) and not has_bf16_units({"avx512f", "avx2"})
     assert bf16_tip({"avx512f", "avx2"}, "cpu", "fp32", chosen=False) is None
     assert bf16_tip(flags, "cpu", "fp32", chosen=True) is None

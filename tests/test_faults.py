@@ -21,8 +21,8 @@ COMPLETE, WAITING = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WA
 
 
 def run_args(data: Path, *extra: str) -> list[str]:
-    return ["run", "--data-dir", str(data), "--cache-dir", str(data / "cache"), "--device", "cpu",
-            "--heartbeat-interval", "1", "--no-report", "--workers", "1", *extra]
+    return ["run", "--study-name", "label-smoothing", "--data-dir", str(data), "--cache-dir", str(data / "cache"),
+            "--device", "cpu", "--heartbeat-interval", "1", "--no-report", "--workers", "1", *extra]
 
 
 def wait_for(predicate, proc, timeout=120):

@@ -284,14 +284,14 @@ def test_a_kill_mid_block_and_a_rerun_neither_lose_nor_duplicate_a_block(tmp_pat
     (["--until-precise-secondary"], "go with --until-precise"),
 ])
 def test_bad_precision_rules_are_refused_in_one_line_before_anything_is_written(cli, workdir, args, words):
-    code, out, err = cli("run", "--epochs", "1", "--subset", "100", *args)
+    code, out, err = cli("run", "--epochs", "1", "--subset", "500", *args)
     assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
     assert not (workdir / "studies").exists()
 
 
 def test_the_command_runs_until_precise_and_the_report_states_the_rule(cli, workdir):
     # On 100 images the gap can be the same for two seeds; ECE (also targeted with the secondaries) is not.
-    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "100", "--until-precise", "0.01",
+    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "500", "--until-precise", "0.01",
                          "--until-precise-secondary", "--max-trials", "16", "--report-dir", "rep")
     assert code == 0, err
     assert "until precise: stopped by --max-trials with 4 seeds per ε" in out
@@ -301,7 +301,7 @@ def test_the_command_runs_until_precise_and_the_report_states_the_rule(cli, work
     assert "--until-precise 0.01" in text  # the command, as recorded
     # The plan was fixed at the first look: another target now would make Stein's intervals depend on the data.
     before = file_digest(workdir / "studies" / "label-smoothing.db")
-    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "100", "--until-precise", "0.5",
+    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "500", "--until-precise", "0.5",
                          "--until-precise-secondary", "--max-trials", "16", "--no-report")
     assert code == 2 and "fixed at its first look" in err and len(err.strip().splitlines()) == 1, err
     assert file_digest(workdir / "studies" / "label-smoothing.db") == before
@@ -311,7 +311,7 @@ def test_the_command_runs_until_precise_and_the_report_states_the_rule(cli, work
     study.set_user_attr("until_precise", old)
     study.set_user_attr("precise_plan", None)
     before = file_digest(workdir / "studies" / "label-smoothing.db")
-    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "100", "--until-precise", "0.01",
+    code, out, err = cli("run", "--trials", "8", "--epochs", "1", "--subset", "500", "--until-precise", "0.01",
                          "--until-precise-secondary", "--max-trials", "16", "--no-report")
     assert code == 2 and "sequential rule of sweep 0.4.0" in err and len(err.strip().splitlines()) == 1, err
     assert file_digest(workdir / "studies" / "label-smoothing.db") == before

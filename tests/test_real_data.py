@@ -6,7 +6,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from sweep.cli import main
+from tests.conftest import sweep_main as main
 
 ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
 

@@ -18,7 +18,7 @@ import torch
 from sweep.study.queue import Queue
 from sweep.study.storage import HOLDS
 from sweep.study.space import grid_cells
-from sweep.launch import MAX_BATCH_TRIALS, PER_TRIAL_BYTES, plan_batch_trials, plan_workers, share_of
+from sweep.training.plan import MAX_BATCH_TRIALS, PER_TRIAL_BYTES, plan_batch_trials, plan_workers, share_of
 from sweep.study.storage import open_storage, prepare_study
 from tests.conftest import ROOT, sweep_process, write_pickles
 
@@ -69,7 +69,7 @@ def test_the_parent_spawns_gpu_workers_without_touching_a_gpu(cli, monkeypatch):
     spawned = {}
     monkeypatch.setattr(launch, "_gpu_count", lambda device: 4)
     monkeypatch.setattr(launch, "_spawn_workers",
-                        lambda args, device, workers, share, progress: spawned.update(workers=workers, share=share)
+                        lambda args, device, workers, share, progress, trouble_at: spawned.update(workers=workers, share=share)
                         or [0] * workers)  # every worker's exit code
     monkeypatch.setattr("sweep.cli.resolve_device", lambda name: torch.device("cuda"))
     code, out, err = cli("run", "--trials", "10", "--epochs", "1", "--no-report", "--workers", "auto")

@@ -98,7 +98,7 @@ def test_a_study_goes_on_from_one_supported_optuna_to_another_and_back(folder_da
     theirs = subprocess.run([other, "-c", "import optuna; print(optuna.__version__)"], capture_output=True,
                             text=True, check=True).stdout.strip()
     assert theirs != optuna.__version__, "the second environment must hold another Optuna"
-    common = ["--epochs", "1", "--data-dir", str(folder_data), "--cache-dir", str(tmp_path / "cache"), "--device",
+    common = ["--study-name", "label-smoothing", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir", str(tmp_path / "cache"), "--device",
               "cpu", "--workers", "1", "--no-report", "--epsilons", "0,0.1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     for trials, python in ((2, other), (4, sys.executable), (6, other)):

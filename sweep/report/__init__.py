@@ -28,7 +28,10 @@ __all__ = ["write_report", "trials_frame", "per_epsilon_table", "portable_paths"
 
 
 def write_report(study: optuna.Study, out: Path, storage_url: str | None = None) -> Path:
+    """Every table, plot and the README into `out`; the files an earlier report of the study wrote there and
+    this one does not are removed (folder.py)."""
     # Plots load matplotlib: imported here, so that the statistics import without it.
+    from .folder import record
     from .plots_eps import is_grid, plot_accuracy, plot_differences, plot_gap, plot_loss
     from .plots_time import plot_calibration, plot_overfitting_over_time
     from .readme import PLOTS, Analysis, render_readme
@@ -44,8 +47,10 @@ def write_report(study: optuna.Study, out: Path, storage_url: str | None = None)
     primary, n0 = primary_metric(protocol), first_stage(study.user_attrs)
     comparisons = comparisons_frame(trials, (*COMPARED, *OVER_TIME), margin, TARGET, primary, n0)
     shapes = {m: shape(trials, m, margin[margin_kind(m)]) for m in (*HEADLINE, "val_sce")}
+    written = []
     for name, frame in (("trials", trials), ("epochs", epochs), ("summary", summary), ("comparisons", comparisons)):
         frame.to_csv(out / f"{name}.csv", index=False)
+        written.append(f"{name}.csv")
     plots = PLOTS
     if len(trials):
         grid = is_grid(trials)
@@ -56,12 +61,14 @@ def write_report(study: optuna.Study, out: Path, storage_url: str | None = None)
         plot_overfitting_over_time(epochs, out / "overfitting_over_time.png")
         plot_loss(trials, summary, out / "loss_vs_epsilon.png", grid)
         plot_calibration(trials, summary, epochs, out / "calibration.png", grid)
+        written += [f"{p[0]}.png" for p in plots]
     sce = seed_matrix(trials[["eps", "seed", "val_sce"]].dropna(), "val_sce") if len(trials) else None
     crossing = sign_change(sce.to_numpy(), sce.columns.to_numpy(dtype=float)) \
         if sce is not None and len(sce) >= 2 and sce.shape[1] >= 2 else None
     analysis = Analysis(trials, summary, comparisons, shapes, crossing, margin, recorded, primary, n0)
     text = render_readme(study, analysis, storage_url, cwd=Path.cwd(), target=TARGET, plots=plots)
     (out / "README.md").write_text(text)
+    record(out, study.study_name, storage_url, [*written, "README.md"])
     _dashboard_note(study, out)
     return out
 
@@ -71,6 +78,9 @@ def _dashboard_note(study: optuna.Study, out: Path) -> None:
         from optuna_dashboard import save_note
     except ImportError:
         return
-    # The database keeps the full record, so the note may name the folder in full.
-    save_note(study, f"# Report\n\nPlots and tables: `{out.resolve()}/README.md` "
-                     "(written by `python -m sweep report`).\n")
+    import os
+
+    # Relative to where the command ran (the repository, for the default folders): a path that holds on a clone.
+    where = Path(os.path.relpath(out.resolve(), Path.cwd())).as_posix()
+    save_note(study, f"# Report\n\nPlots and tables: `{where}/README.md`, written by `python -m sweep` "
+                     f"(`run`, or `report --study-name {study.study_name}` again).\n")

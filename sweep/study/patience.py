@@ -25,6 +25,10 @@ PATIENCE = 300.0  # seconds a worker waits for its database before it gives up
 # PostgreSQL's SQLSTATEs worth a retry: connection exceptions, serialisation failure, deadlock, server going
 # away (admin shutdown, crash shutdown, cannot connect now).
 TRANSIENT_CODES = {"08000", "08001", "08003", "08004", "08006", "40001", "40P01", "57P01", "57P02", "57P03"}
+# A server that refuses a connection for good says so in words only (libpq gives no SQLSTATE at connect time):
+# waiting cures neither a bad password nor a missing role or database.
+REFUSED_FOR_GOOD = ("authentication failed", "no password supplied", "does not exist", "permission denied",
+                    "no pg_hba.conf entry", "password is required", "too many connections for role")
 
 
 def _chain(e: BaseException):
@@ -44,6 +48,8 @@ def transient(e: BaseException) -> bool:
         code = _sqlstate(orig) or _sqlstate(x)
         if code:  # the server said what went wrong: a full disk or a bad password does not pass by waiting
             return code in TRANSIENT_CODES
+        if any(words in str(orig or x) for words in REFUSED_FOR_GOOD):
+            return False
         if isinstance(x, sa.exc.DBAPIError) and x.connection_invalidated:
             return True
         if isinstance(x, (sa.exc.OperationalError, sa.exc.InterfaceError)):

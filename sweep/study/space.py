@@ -54,3 +54,27 @@ def declared(cell: Cell, cells: Sequence[Cell], eps_range: tuple[float, float] |
     if eps is None:
         return {SEED_PARAM: (cell.seed, seeds)}
     return {EPS_PARAM: (eps, FloatDistribution(*eps_range)), SEED_PARAM: (cell.seed, seeds)}
+
+
+def grid_of(study) -> list[float] | None:
+    """The ε grid a study was run on: as recorded (from 0.7.0), else the ε its grid cells carry; None while it
+    has neither (a new study)."""
+    recorded = study.user_attrs.get("grid")
+    if recorded is not None:
+        return [float(e) for e in recorded]
+    found = {float(t.params[EPS_PARAM]) for t in study.get_trials(deepcopy=False) if EPS_PARAM in t.params}
+    return sorted(found) or None
+
+
+def next_grid(recorded: Sequence[float] | None, asked: Sequence[float], extend: bool) -> list[float] | None:
+    """The grid this run goes on with, or None where it would change the study's without `extend` (a rerun
+    that quietly added cells would leave a report mixing ε at different numbers of seeds)."""
+    if recorded is None:
+        return list(asked)
+    if set(asked) <= set(recorded) and (extend or set(asked) == set(recorded)):
+        return list(recorded)
+    return sorted(set(recorded) | set(asked)) if extend else None
+
+
+def grid_text(epsilons: Sequence[float]) -> str:
+    return ",".join(_fmt(e) for e in epsilons)

@@ -7,9 +7,11 @@ downloads the original (with its integrity check) into `download_root`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -138,13 +140,19 @@ def _source_key(root: Path) -> str:
 
 
 def _write_cache(path: Path, data: Cifar) -> None:
+    """A cache that cannot be written (a read-only folder, a full disk) costs a decode next time, nothing else:
+    one line of warning. torch.save raises RuntimeError, not OSError, for a file it cannot open."""
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
         torch.save({"version": CACHE_VERSION, "data": data.__dict__}, tmp)
         os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache folder costs a re-decode next time, nothing else
+    except (OSError, RuntimeError) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"sweep: warning: cannot write the decoded-data cache {path} ({first}); the images are decoded "
+              "again next time", file=sys.stderr)
 
 
 def _read_pickles(root: Path):

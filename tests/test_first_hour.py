@@ -1,0 +1,187 @@
+"""A newcomer's first hour: the README's quick run keeps to itself, credentials and a cache that cannot be
+written are said at once in one line, and a rerun that would change the study's grid is refused."""
+
+import subprocess
+
+import optuna
+import pytest
+import sqlalchemy as sa
+
+from sweep.errors import UsageError
+from tests.conftest import ROOT, file_digest
+
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+# ---------------------------------------------------------------- credentials, at once
+
+def with_credentials(url: str, user=None, password=None, database=None) -> str:
+    parsed = sa.engine.make_url(url)
+    return parsed.set(username=user or parsed.username, password=password or parsed.password,
+                      database=database or parsed.database).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"password": "not-the-password"}, "password authentication failed"),
+    ({"user": "nobody_here", "password": "x"}, "nobody_here"),
+    ({"database": "no_such_database"}, "no_such_database"),
+])
+def test_a_refusal_for_good_from_postgres_is_bad_input_at_once(postgres_url, change, words):
+    """A wrong password, an unknown role or database: no retry for --db-patience, one line, before any data."""
+    from sweep.study.storage import open_storage
+
+    url = with_credentials(postgres_url, **change)
+    with pytest.raises(UsageError, match=words) as e:
+        open_storage(url, patience=300)  # a retry would take the whole window
+    assert "not-the-password" not in str(e.value)
+
+
+def test_a_run_with_a_wrong_password_exits_2_before_decoding_the_data(cli, postgres_url, workdir):
+    url = with_credentials(postgres_url, password="not-the-password")
+    code, _, err = cli("run", "--trials", "1", "--epochs", "1", "--storage", url, "--db-patience", "300")
+    line = one_line(err)
+    assert code == 2 and "password authentication failed" in line and "not-the-password" not in line, err
+    assert not (workdir / "cache").exists()  # the storage was checked before the images were decoded
+
+
+def test_a_server_that_is_not_there_is_still_waited_for():
+    from sweep.study.patience import transient
+
+    refused = sa.exc.OperationalError("connect", {}, Exception(
+        'connection failed: connection to server at "127.0.0.1", port 5433 failed: Connection refused'))
+    starting = sa.exc.OperationalError("connect", {}, Exception("FATAL:  the database system is starting up"))
+    wrong = sa.exc.OperationalError("connect", {}, Exception(
+        'connection failed: ... failed: FATAL:  password authentication failed for user "sweep"'))
+    assert transient(refused) and transient(starting) and not transient(wrong)
+
+
+# ---------------------------------------------------------------- the cache
+
+def test_a_cache_that_cannot_be_written_is_one_warning_and_the_data_load(folder_data, tmp_path, monkeypatch, capsys):
+    from sweep.training import data as D
+
+    def refuse(obj, path):  # what torch.save raises for a folder it may not write
+        raise RuntimeError(f"File {path} cannot be opened.\nmore")
+
+    monkeypatch.setattr(D.torch, "save", refuse)
+    loaded = D.load(str(folder_data), str(tmp_path / "cache"))
+    err = capsys.readouterr().err
+    assert len(loaded.train_y) == 600 and "Traceback" not in err
+    line = one_line(err)
+    assert line.startswith("sweep: warning: cannot write the decoded-data cache") and "decoded again" in line
+    assert list((tmp_path / "cache").glob("*")) == []  # no half-written file left
+
+
+# ---------------------------------------------------------------- quick runs keep to themselves
+
+def committed_report(folder) -> dict:
+    """A report folder as the repository ships one (0.6.0's: no record, its README's title names the study)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text("# Label smoothing and overfitting: study `label-smoothing`\n\nThe answer.\n")
+    (folder / "gap_vs_epsilon.png").write_bytes(b"png")
+    return {p.name: file_digest(p) for p in folder.iterdir()}
+
+
+def test_the_readme_quick_run_gets_its_own_study_and_report_and_the_main_command_then_runs(folder_data, workdir,
+                                                                                          capsys):
+    from sweep.cli import main  # as a user types it: no study name
+
+    shipped = committed_report(workdir / "reports")
+    quick = ["run", "--trials", "2", "--epochs", "1", "--subset", "500", "--device", "cpu", "--workers", "1",
+             "--data-dir", str(folder_data), "--cache-dir", "cache"]
+    assert main(quick) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "study 'label-smoothing-subset500-e1'" in out
+    assert (workdir / "reports" / "label-smoothing-subset500-e1" / "README.md").is_file()
+    assert {p.name: file_digest(p) for p in (workdir / "reports").iterdir() if p.is_file()} == shipped
+    # The main command (the default protocol; one cell here) is not refused by the quick study.
+    assert main(["run", "--trials", "1", "--device", "cpu", "--workers", "1", "--data-dir", str(folder_data),
+                 "--cache-dir", "cache"]) == 0, capsys.readouterr().err
+    study = optuna.load_study(study_name="label-smoothing", storage="sqlite:///studies/label-smoothing.db")
+    assert [t.state for t in study.trials] == [COMPLETE] and study.user_attrs["protocol"]["epochs"] == 10
+    assert json_of(workdir / "reports")["study"] == "label-smoothing"
+
+
+def json_of(folder) -> dict:
+    import json
+
+    return json.loads((folder / ".sweep-report.json").read_text())
+
+
+@pytest.mark.parametrize("path", ["reports/label-smoothing-subset2000-e1/README.md",
+                                  "studies/label-smoothing-subset2000-e1.db", "data/cache/x.pt"])
+def test_what_the_readme_quick_run_writes_is_ignored_by_git(path):
+    assert subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", path]).returncode == 0, path
+
+
+def test_a_folder_holding_another_studys_report_is_refused_unless_named(cli, workdir):
+    code, _, err = cli("run", "--study-name", "x", "--trials", "1", "--epochs", "1", "--report-dir", "reports")
+    assert code == 0 and json_of(workdir / "reports")["study"] == "x", err
+    before = file_digest(workdir / "reports" / "README.md")
+    code, _, err = cli("run", "--study-name", "label-smoothing", "--trials", "1", "--epochs", "1")
+    line = one_line(err)
+    assert code == 2 and "holds the report of study 'x'" in line and "--report-dir" in line, err
+    assert not (workdir / "studies" / "label-smoothing.db").exists()  # refused before anything was opened
+    assert file_digest(workdir / "reports" / "README.md") == before
+    # The report command alike: its default folder for x is reports/x; reports/ named, it writes over.
+    code, _, err = cli("run", "--study-name", "y", "--trials", "1", "--epochs", "1", "--report-dir", "reports/x")
+    assert code == 0, err
+    code, _, err = cli("report", "--study-name", "x", "--storage", "sqlite:///studies/x.db")
+    assert code == 2 and "holds the report of study 'y'" in one_line(err) and "--out" in err
+    code, _, err = cli("report", "--study-name", "x", "--storage", "sqlite:///studies/x.db", "--out", "reports/x")
+    assert code == 0 and json_of(workdir / "reports" / "x")["study"] == "x", err
+
+
+def test_a_report_removes_the_files_its_last_report_wrote_and_it_no_longer_writes(cli, workdir):
+    import json
+
+    code, _, err = cli("run", "--study-name", "x", "--trials", "1", "--epochs", "1")
+    assert code == 0, err
+    folder = workdir / "reports" / "x"
+    record = json_of(folder)
+    assert record["storage"] == "sqlite:///../../studies/x.db" and "README.md" in record["files"]
+    assert all((folder / name).is_file() for name in record["files"])
+    (folder / "old_plot.png").write_bytes(b"an earlier report's")
+    (folder / "notes.txt").write_text("the user's own")
+    (folder / ".sweep-report.json").write_text(json.dumps({**record, "files": record["files"] + ["old_plot.png"]}))
+    code, _, err = cli("report", "--study-name", "x", "--storage", "sqlite:///studies/x.db")
+    assert code == 0, err
+    assert not (folder / "old_plot.png").exists() and (folder / "notes.txt").is_file()
+    assert json_of(folder)["files"] == record["files"]
+
+
+# ---------------------------------------------------------------- no silent surprise
+
+def test_a_rerun_on_another_grid_is_refused_and_extending_it_is_a_flag(cli, workdir):
+    common = ["--study-name", "g", "--epochs", "1", "--no-report"]
+    code, _, err = cli("run", *common, "--trials", "2", "--epsilons", "0,0.1")
+    assert code == 0, err
+    db = workdir / "studies" / "g.db"
+    before = file_digest(db)
+    code, _, err = cli("run", *common, "--trials", "2", "--epsilons", "0,0.2")
+    line = one_line(err)
+    assert code == 2 and "--epsilons 0,0.2" in line and "grid 0,0.1" in line and "--extend-grid" in line, err
+    assert file_digest(db) == before
+    code, out, err = cli("run", *common, "--trials", "3", "--epsilons", "0.2", "--extend-grid")
+    assert code == 0 and "3 cells, 2 done" in out, err
+    study = optuna.load_study(study_name="g", storage=f"sqlite:///{db}")
+    assert study.user_attrs["grid"] == [0.0, 0.1, 0.2]
+    assert sorted(t.user_attrs["cell"] for t in study.trials) == ["eps=0.1/seed=0", "eps=0.2/seed=0", "eps=0/seed=0"]
+    code, out, err = cli("run", *common, "--trials", "3")  # no --epsilons: the study's own grid
+    assert code == 0 and "3 cells, 3 done" in out, err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--eps-range", "0", "0.3", "--epsilons", "0,0.1"], "give one of the two"),
+    (["--subset", "499"], "fewer than 10 per class"),
+])
+def test_flags_that_would_be_ignored_or_unreadable_are_refused(cli, workdir, args, words):
+    code, _, err = cli("run", "--trials", "1", "--epochs", "1", *args)
+    assert code == 2 and words in one_line(err)
+    assert not (workdir / "studies").exists()
