@@ -125,13 +125,14 @@ def _grid(args, study) -> list[float]:
     where it is the same grid or --extend-grid adds to it."""
     from .study.space import grid_of, grid_text, next_grid
 
-    recorded = grid_of(study)
-    if recorded is not None and not given(args.argv, "--epsilons"):  # a rerun goes on with the study's own grid
-        return recorded
-    grid = next_grid(recorded, args.epsilons, args.extend_grid)
+    known, recorded = grid_of(study)
+    if recorded and not given(args.argv, "--epsilons"):  # a rerun goes on with the study's own grid
+        return known
+    grid = next_grid(known, args.epsilons, args.extend_grid, recorded)
     if grid is None:
-        raise UsageError(f"--epsilons {grid_text(args.epsilons)}: study '{args.study_name}' was run on the grid "
-                         f"{grid_text(recorded)}; pass --extend-grid to add the new values to it, or use another "
+        ran = "was run on the grid" if recorded else "has trials at ε"
+        raise UsageError(f"--epsilons {grid_text(args.epsilons)}: study '{args.study_name}' {ran} "
+                         f"{grid_text(known)}; pass --extend-grid to add the new values to it, or use another "
                          "--study-name")
     return grid
 

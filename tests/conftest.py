@@ -77,6 +77,13 @@ def folder_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> Path:
+    """300 training and 100 test images: the fake data tests/data/*.sql studies were recorded on, and less than
+    the bench needs."""
+    return write_folders(tmp_path_factory.mktemp("small"), train_per_class=30, test_per_class=10)
+
+
+@pytest.fixture(scope="session")
 def pickle_data(tmp_path_factory) -> Path:
     return write_pickles(tmp_path_factory.mktemp("pickles"), train_per_class=60, test_per_class=20)  # = folder_data
 

@@ -116,8 +116,8 @@ def test_bench_bad_input_is_one_line_exit_2(args, expected, bench_data, workdir,
     assert not (workdir / "reports" / "benchmark.md").exists()
 
 
-def test_bench_refuses_too_little_data(folder_data, workdir, capsys):
-    code = main(["bench", "--data-dir", str(folder_data), "--cache-dir", "cache", "--device", "cpu"])
+def test_bench_refuses_too_little_data(small_data, workdir, capsys):
+    code = main(["bench", "--data-dir", str(small_data), "--cache-dir", "cache", "--device", "cpu"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "needs at least 512 training images" in err[0]
 

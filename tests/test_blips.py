@@ -307,7 +307,7 @@ def test_a_worker_told_of_an_outage_takes_no_cell_as_stale_within_the_grace(fold
     from sweep.study.queue import Queue
 
     argv = ["worker", "--trials", "2", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir", "cache",
-            "--no-report", "--trouble-ago", "7"]
+            "--no-report", "--trouble-ago", "7", "--study-name", "label-smoothing"]
     args = build_parser().parse_args(argv)
     args.argv = argv
     o = launch._open(args, torch.device("cpu"))

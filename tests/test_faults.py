@@ -387,7 +387,7 @@ def test_a_broken_progress_pipe_never_fails_a_trial():
 
 # ------------------------------------------------------------------ studies of older versions, checkpoints left
 
-def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(folder_data, tmp_path):
+def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(small_data, tmp_path):
     """tests/data/study-0.4.0.sql (made by tests/old_study.py under sweep 0.4.0): two cells COMPLETE, one handed
     back (FAIL), one held by a worker that died (RUNNING, no heartbeat in Optuna's table). The newer sweep keeps
     the finished trials as they are, fails the dead worker's trial and runs the two open cells, each once."""
@@ -401,7 +401,7 @@ def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(folder_data, tmp_pat
     url = f"sqlite:///{db}"
     before = {t.number: (t.state, t.user_attrs.get("cell"), t.user_attrs.get("val_acc"))
               for t in optuna.load_study(study_name="label-smoothing", storage=url).trials}
-    args = ["run", "--trials", "4", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir",
+    args = ["run", "--trials", "4", "--epochs", "1", "--data-dir", str(small_data), "--cache-dir",
             str(tmp_path / "cache"), "--device", "cpu", "--workers", "1", "--no-report"]
     code, out, err = finished(sweep_process(*args, cwd=tmp_path))
     assert code == 0 and "Traceback" not in err, err
@@ -420,7 +420,7 @@ def test_a_study_left_by_sweep_0_4_0_resumes_each_cell_once(folder_data, tmp_pat
     assert len(optuna.load_study(study_name="label-smoothing", storage=url).trials) == 6
 
 
-def test_a_study_left_by_sweep_0_6_0_in_new_york_resumes_and_its_wall_time_is_set_right(folder_data, tmp_path):
+def test_a_study_left_by_sweep_0_6_0_in_new_york_resumes_and_its_wall_time_is_set_right(small_data, tmp_path):
     """tests/data/study-0.6.0-new-york.sql (made by tests/zoned_study.py under sweep 0.6.0, TZ=America/New_York):
     three cells COMPLETE whose starts 0.6.0 wrote in local time, so each reads back as lasting 5 h more. The
     report sets each start right from the training time the trial recorded, and says so; the study goes on
@@ -442,7 +442,7 @@ def test_a_study_left_by_sweep_0_6_0_in_new_york_resumes_and_its_wall_time_is_se
     assert re.search(r"- wall time: \d+ s,", text), text
     assert "3 trial starts had been written in local time" in text and "+5 h" in text
 
-    args = ["run", "--trials", "4", "--epochs", "1", "--data-dir", str(folder_data), "--cache-dir",
+    args = ["run", "--trials", "4", "--epochs", "1", "--data-dir", str(small_data), "--cache-dir",
             str(tmp_path / "cache"), "--device", "cpu", "--workers", "1", "--report-dir", str(tmp_path / "report")]
     code, out, err = finished(sweep_process(*args, cwd=tmp_path, env_extra={"TZ": "Asia/Tokyo"}))
     assert code == 0 and "4 cells, 3 done" in out, out + err

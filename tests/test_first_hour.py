@@ -177,6 +177,20 @@ def test_a_rerun_on_another_grid_is_refused_and_extending_it_is_a_flag(cli, work
     assert code == 0 and "3 cells, 3 done" in out, err
 
 
+@pytest.mark.parametrize("known, recorded, asked, extend, grid", [
+    ([0, 0.1], True, [0, 0.1], False, [0, 0.1]),
+    ([0, 0.1], True, [0, 0.2], False, None),
+    ([0, 0.1], True, [0.2], True, [0, 0.1, 0.2]),
+    ([0, 0.1], False, [0, 0.1, 0.2], False, [0, 0.1, 0.2]),  # made before 0.7.0: its trials may be part of it
+    ([0, 0.3], False, [0, 0.1], False, None),
+    (None, False, [0, 0.2], False, [0, 0.2]),
+])
+def test_the_grid_a_rerun_goes_on_with(known, recorded, asked, extend, grid):
+    from sweep.study.space import next_grid
+
+    assert next_grid(known, asked, extend, recorded) == grid
+
+
 @pytest.mark.parametrize("args, words", [
     (["--eps-range", "0", "0.3", "--epsilons", "0,0.1"], "give one of the two"),
     (["--subset", "499"], "fewer than 10 per class"),

@@ -56,24 +56,28 @@ def declared(cell: Cell, cells: Sequence[Cell], eps_range: tuple[float, float] |
     return {EPS_PARAM: (eps, FloatDistribution(*eps_range)), SEED_PARAM: (cell.seed, seeds)}
 
 
-def grid_of(study) -> list[float] | None:
-    """The ε grid a study was run on: as recorded (from 0.7.0), else the ε its grid cells carry; None while it
-    has neither (a new study)."""
+def grid_of(study) -> tuple[list[float] | None, bool]:
+    """The ε grid a study was run on and whether it was recorded (from 0.7.0). Before that only the ε its
+    trials carry are known, which may be part of its grid; (None, False) for a new study."""
     recorded = study.user_attrs.get("grid")
     if recorded is not None:
-        return [float(e) for e in recorded]
+        return [float(e) for e in recorded], True
     found = {float(t.params[EPS_PARAM]) for t in study.get_trials(deepcopy=False) if EPS_PARAM in t.params}
-    return sorted(found) or None
+    return sorted(found) or None, False
 
 
-def next_grid(recorded: Sequence[float] | None, asked: Sequence[float], extend: bool) -> list[float] | None:
+def next_grid(known: Sequence[float] | None, asked: Sequence[float], extend: bool,
+              recorded: bool = True) -> list[float] | None:
     """The grid this run goes on with, or None where it would change the study's without `extend` (a rerun
-    that quietly added cells would leave a report mixing ε at different numbers of seeds)."""
-    if recorded is None:
+    that quietly added cells would leave a report mixing ε at different numbers of seeds). A grid not recorded
+    is known only by the ε run so far: any grid holding them all may be the one it was run on."""
+    if known is None:
         return list(asked)
-    if set(asked) <= set(recorded) and (extend or set(asked) == set(recorded)):
-        return list(recorded)
-    return sorted(set(recorded) | set(asked)) if extend else None
+    if not recorded and set(known) <= set(asked):
+        return list(asked)
+    if set(asked) <= set(known) and (extend or set(asked) == set(known)):
+        return list(known)
+    return sorted(set(known) | set(asked)) if extend else None
 
 
 def grid_text(epsilons: Sequence[float]) -> str:
