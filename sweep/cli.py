@@ -21,7 +21,7 @@ PRIMARIES = ("gap", "val_acc", "nll_gap", "val_ece")  # the headline metrics, an
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2: no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"sweep: error: {message}\n")  # the prefix of every other error
 
 
 def positive_int(text: str) -> int:
@@ -322,7 +322,7 @@ def cmd_report(args) -> int:
     from .launch import given
     from .report.folder import check_folder
     from .errors import UsageError
-    from .study.storage import check_storage_url, mask_url, open_storage
+    from .study.storage import check_storage_url, command_line, mask_url, open_storage
 
     storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
     if not args.storage:
@@ -339,7 +339,8 @@ def cmd_report(args) -> int:
         raise UsageError(f"no study '{args.study_name}' in {mask_url(storage_url)}")
     check_folder(Path(args.out), args.study_name, storage_url, given(args.argv, "--out"), "--out")
     study = optuna.load_study(study_name=args.study_name, storage=storage)
-    print(f"report: {write_report(study, Path(args.out), storage_url=storage_url)}")
+    command = command_line(args.argv)
+    print(f"report: {write_report(study, Path(args.out), storage_url=storage_url, command=command)}")
     return 0
 
 

@@ -63,10 +63,10 @@ def run(args, device) -> int:
 def _open(args, device) -> Opened:
     """Check every input, load the data, open (or wait for) the database and the study; bad input is refused
     before anything is written."""
-    from . import __version__
     from .protocol import Protocol
     from .study.space import grid_cells, range_cells
-    from .study.storage import check_storage_url, mask_url, open_storage, prepare_study, record_command, study_protocol
+    from .study.storage import (check_storage_url, command_line, open_storage, prepare_study, record_command,
+                                study_protocol)
     from .study.storage import writable_folder
     from .training.runtime import resolve_precision
 
@@ -97,7 +97,8 @@ def _open(args, device) -> Opened:
     data = _load_data(args)
     study = prepare_study(storage, args.study_name, study_protocol(protocol, data, "range" if eps_range else "grid",
                                                                   args.equivalence_pp, args.equivalence_nats,
-                                                                  args.primary), data.source)
+                                                                  args.primary), data.source,
+                          (len(data.train_y), len(data.test_y)))
     if not eps_range:
         args.epsilons = _grid(args, study)
     if rule is not None:  # the first stage is the grid the rule began on, whatever later runs ask
@@ -107,8 +108,7 @@ def _open(args, device) -> Opened:
         rule = replace(rule, first_stage=base // len(args.epsilons))
         check_frozen(study, rule)
     if args.command != "worker":
-        record_command(study, " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in args.argv)])
-                       + f"  # sweep {__version__}")
+        record_command(study, command_line(args.argv))
         if not eps_range and args.epsilons != study.user_attrs.get("grid"):
             study.set_user_attr("grid", args.epsilons)
         if rule is not None:  # the report states the rule the study was last run under, and where blocks began

@@ -157,3 +157,29 @@ def sweep_process(*args, cwd, env_extra=None, **kw) -> subprocess.Popen:
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).exists() else "absent"
+
+
+def dashboard_detail(url: str) -> dict:
+    """The study's page as the real optuna-dashboard serves it to a browser (its JSON API), for the one study
+    in `url`."""
+    import json
+    import threading
+    import urllib.request
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    import optuna
+    from optuna_dashboard import wsgi
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, wsgi(optuna.storages.RDBStorage(url)), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        get = lambda path: json.loads(urllib.request.urlopen(  # noqa: E731
+            f"http://127.0.0.1:{server.server_port}{path}", timeout=30).read())
+        (summary,) = get("/api/studies")["study_summaries"]
+        return {**get(f"/api/studies/{summary['study_id']}?after=0"), "study_name": summary["study_name"]}
+    finally:
+        server.shutdown()

@@ -260,28 +260,10 @@ def test_progress_eta_is_the_trial_epochs_left_at_the_measured_pace():
 
 
 def test_the_real_dashboard_serves_the_objective_name_and_the_sampled_ranges(cli):
-    import json
-    import threading
-    import urllib.request
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-    from optuna_dashboard import wsgi
+    from tests.conftest import dashboard_detail
 
     assert cli("run", "--trials", "6", "--epochs", "1", "--no-report")[0] == 0
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = make_server("127.0.0.1", 0, wsgi(optuna.storages.RDBStorage(URL)), handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
-        get = lambda path: json.loads(urllib.request.urlopen(base + path, timeout=30).read())  # noqa: E731
-        (summary,) = get("/api/studies")["study_summaries"]
-        detail = get(f"/api/studies/{summary['study_id']}?after=0")
-    finally:
-        server.shutdown()
+    detail = dashboard_detail(URL)
     assert detail["objective_names"] == ["val_acc"]
     space = {p["name"]: p["distribution"] for p in detail["union_search_space"]}
     assert space["label_smoothing"]["type"] == "FloatDistribution"

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sweep.errors import UsageError
-from tests.conftest import ROOT, file_digest
+from tests.conftest import ROOT, dashboard_detail, file_digest
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
 
@@ -199,3 +199,147 @@ def test_flags_that_would_be_ignored_or_unreadable_are_refused(cli, workdir, arg
     code, _, err = cli("run", "--trials", "1", "--epochs", "1", *args)
     assert code == 2 and words in one_line(err)
     assert not (workdir / "studies").exists()
+
+
+# ---------------------------------------------------------------- the answer in the dashboard
+
+def test_the_dashboard_shows_the_gap_against_eps_each_trials_curves_and_notes(cli, workdir):
+    import json
+
+    import numpy as np
+    from scipy import stats
+
+    code, _, err = cli("run", "--trials", "4", "--epochs", "2", "--epsilons", "0,0.1")
+    assert code == 0, err
+    url = "sqlite:///studies/label-smoothing.db"
+    trials = optuna.load_study(study_name="label-smoothing", storage=url).trials
+    detail = dashboard_detail(url)
+    figures = {g["id"]: json.loads(g["graph_object"]) for g in detail["plotly_graph_objects"]}
+    assert set(figures) == {"gap-vs-epsilon", "accuracy-per-epoch"}
+
+    gap = {t["name"]: t for t in figures["gap-vs-epsilon"]["data"]}
+    seeds = [t for t in figures["gap-vs-epsilon"]["data"] if t["name"] == "each seed"]
+    assert len(seeds) == 2  # one line per seed, joining its trials across ε
+    by_cell = {(t.params["label_smoothing"], t.params["seed"]): t.user_attrs["gap"] * 100 for t in trials}
+    assert sorted(y for t in seeds for y in t["y"]) == pytest.approx(sorted(by_cell.values()))
+    mean = gap["mean ± 95 % CI over seeds"]
+    for i, eps in enumerate(mean["x"]):
+        values = [by_cell[(eps, s)] for s in (0, 1)]
+        half = stats.t.ppf(0.975, 1) * stats.sem(values)
+        assert mean["y"][i] == pytest.approx(np.mean(values))
+        assert mean["error_y"]["array"][i] == pytest.approx(half)
+        assert mean["error_y"]["arrayminus"][i] == pytest.approx(half)
+
+    curves = figures["accuracy-per-epoch"]["data"]
+    assert len(curves) == 2 * len(trials)  # train and validation per trial
+    colours = {t["name"]: {c["line"]["color"] for c in curves if c["name"] == t["name"]} for t in curves}
+    assert set(colours) == {"ε = 0", "ε = 0.1"} and all(len(c) == 1 for c in colours.values())
+    assert colours["ε = 0"] != colours["ε = 0.1"]
+    val = sorted(tuple(round(y, 6) for y in c["y"]) for c in curves if c["line"]["dash"] == "solid")
+    assert val == sorted(tuple(round(h["val_acc"] * 100, 6) for h in t.user_attrs["history"]) for t in trials)
+
+    note = detail["note"]["body"]
+    assert "**Does label smoothing" in note and "`reports/README.md`" in note and "sweep run` at its end" in note
+    for t in detail["trials"]:
+        body = t["note"]["body"]
+        frozen = trials[t["number"]]
+        assert f"ε = {frozen.params['label_smoothing']:g}, seed {frozen.params['seed']}" in body
+        for h in frozen.user_attrs["history"]:
+            assert f"| {h['epoch']} | {h['train_acc'] * 100:.2f} | {h['val_acc'] * 100:.2f} |" in body
+
+    versions = {k: v for k, v in detail_versions(url).items()}
+    code, _, err = cli("report")
+    assert code == 0, err
+    after = detail_versions(url)
+    assert after.pop("dashboard:note_ver") == versions.pop("dashboard:note_ver") + 1  # another command wrote it
+    assert after == versions  # the trials' notes, unchanged, are not written again
+    assert "python -m sweep report" in dashboard_detail(url)["note"]["body"]
+
+
+def detail_versions(url: str) -> dict:
+    storage = optuna.storages.RDBStorage(url)
+    study_id = storage.get_study_id_from_name("label-smoothing")
+    return {k: v for k, v in storage.get_study_system_attrs(study_id).items() if k.endswith("note_ver")}
+
+
+def test_the_gap_figure_against_scipy_and_a_one_seed_eps_without_an_interval():
+    from scipy import stats
+
+    from sweep.report.dashboard import gap_figure
+    from sweep.report.tables import summary_frame, trials_frame
+    from tests.test_report import hand_built_study
+
+    study = hand_built_study()
+    study.add_trial(optuna.trial.create_trial(
+        params={"label_smoothing": 0.3, "seed": 0}, value=0.7, user_attrs={"train_acc": 0.8, "val_acc": 0.7,
+                                                                          "gap": 0.1},
+        distributions={k: v for k, v in study.trials[0].distributions.items()}))
+    trials = trials_frame(study)
+    data = gap_figure(trials, summary_frame(trials)).to_plotly_json()["data"]
+    mean = next(t for t in data if t["name"] == "mean ± 95 % CI over seeds")
+    for i, eps in enumerate(mean["x"]):
+        gaps = 100 * trials[trials.eps == eps].gap.to_numpy()
+        half = stats.t.ppf(0.975, len(gaps) - 1) * stats.sem(gaps)  # ε = 0's three seeds share one gap: 0
+        assert (mean["y"][i], mean["error_y"]["array"][i], mean["error_y"]["arrayminus"][i]) == pytest.approx(
+            (gaps.mean(), half, half))
+    assert mean["error_y"]["array"][1] > 0.5  # ε = 0.1: 12, 10 and 11 pp
+    assert mean["x"] == [0.0, 0.1, 0.2]
+    (one,) = [t for t in data if t["name"] == "one seed (no interval)"]
+    assert one["x"] == [0.3] and one["y"] == pytest.approx([10.0]) and "error_y" not in one
+    assert "ε = 0.3: one seed" in gap_figure(trials, summary_frame(trials)).layout.title.text
+
+
+# ---------------------------------------------------------------- the report's words at one seed, one epoch
+
+def test_a_one_seed_one_epoch_report_says_only_what_it_shows(cli, workdir, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from sweep.report import plots_eps, plots_time
+
+    figures = []
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        figures.append((path.name, fig))
+
+    monkeypatch.setattr(plots_eps, "save", keep)
+    monkeypatch.setattr(plots_time, "save", keep)
+    code, _, err = cli("run", "--trials", "2", "--epochs", "1", "--epsilons", "0,0.1")
+    assert code == 0, err
+    text = (workdir / "reports" / "README.md").read_text()
+    assert "nan" not in text.lower()
+    for line in text.splitlines():
+        if "95 % CI over seeds" in line and line.startswith("- ε"):
+            assert "[" in line, line  # an interval is named only where one is printed
+    assert "one epoch: no curve" in text and "rise beyond their noise" not in text
+    commands = text.split("Made by these commands, in order:")[1].split("```")[1].strip().splitlines()
+    assert len(commands) == 1 and commands[0].startswith("python -m sweep run ") and "--trials 2" in commands[0]
+    assert "validation: 200 test images" in text  # the fake data's, not CIFAR-10's 10,000
+
+    assert {name for name, _ in figures} >= {"gap_vs_epsilon.png", "overfitting_over_time.png"}
+    for name, fig in figures:
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is not None and ax.axison:
+                assert not legend.get_window_extent().overlaps(ax.get_window_extent()), name
+            if ax.get_xlabel() == "epoch":
+                lo, hi = ax.get_xlim()
+                ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+                assert ticks and all(float(t).is_integer() for t in ticks), (name, ticks)
+        plt.close(fig)
+
+    code, _, err = cli("report")
+    assert code == 0, err
+    text = (workdir / "reports" / "README.md").read_text()
+    commands = text.split("Made by these commands, in order:")[1].split("```")[1].strip().splitlines()
+    assert len(commands) == 2 and commands[1].startswith("python -m sweep report  # sweep ")
+
+
+def test_every_error_has_one_prefix(cli, workdir, capsys):
+    from sweep.cli import main
+
+    with pytest.raises(SystemExit) as e:  # argparse's own errors
+        main(["run", "--trials", "zero"])
+    assert e.value.code == 2 and one_line(capsys.readouterr().err).startswith("sweep: error: argument --trials")
+    code, _, usage_err = cli("report", "--study-name", "absent")
+    assert code == 2 and one_line(usage_err).startswith("sweep: error: no study database")

@@ -20,7 +20,7 @@ from sweep.study.space import grid_cells
 from sweep.study.precision import METRICS, Decision, Need, Rule, decide, needs
 from sweep.progress import Progress
 from sweep.protocol import Protocol
-from sweep.report.stats import stein, stein_seeds
+from sweep.stats import stein, stein_seeds
 from sweep.study.storage import BLOCKS, open_storage, prepare_study
 from sweep.worker import Events, RunConfig, run_worker
 from tests.claim_load import EPSILONS, ROOT, known_metrics, stub_train

@@ -3,10 +3,7 @@
 import datetime
 import json
 import math
-import threading
-import urllib.request
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import numpy as np
 import optuna
@@ -20,7 +17,7 @@ from sweep.report import portable_paths, write_report
 from sweep.report.analysis import comparisons_frame, shape, shape_words
 from sweep.report.markdown import target_check
 from sweep.report.answer import MAX_WORDS, word_count
-from sweep.report.stats import holm, mean_correlation, t_interval
+from sweep.stats import holm, mean_correlation, t_interval
 from sweep.report.tables import nll_onset, onset_fields, seed_matrix, signed_calibration, smoothed_loss_floor
 
 T_975 = {2: 4.302652729911275, 3: 3.182446305284263}  # Student t quantiles, from tables
@@ -454,29 +451,36 @@ def test_report_cli_on_missing_study_is_one_line(workdir, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def test_optuna_dashboard_serves_the_study_and_its_learning_curves(tmp_path):
-    from optuna_dashboard import wsgi
+    from tests.conftest import dashboard_detail
 
     url = f"sqlite:///{tmp_path}/s.db"
     study = hand_built_study(url)
     write_report(study, tmp_path / "reports")
-    server = make_server("127.0.0.1", 0, wsgi(optuna.storages.RDBStorage(url)), handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        get = lambda path: json.loads(urllib.request.urlopen(base + path, timeout=30).read())  # noqa: E731
-        studies = get("/api/studies")["study_summaries"]
-        assert [s["study_name"] for s in studies] == ["hand"]
-        detail = get(f"/api/studies/{studies[0]['study_id']}?after=0")
-        complete = [t for t in detail["trials"] if t["state"] == "Complete"]
-        assert len(complete) == 9
-        assert all(len(t["intermediate_values"]) == 2 for t in complete)
-        assert any(a["key"] == "val_acc" for a in complete[0]["user_attrs"])
-        assert "reports/README.md" in json.dumps(detail.get("note", ""))
-    finally:
-        server.shutdown()
+    detail = dashboard_detail(url)
+    assert detail["study_name"] == "hand"
+    complete = [t for t in detail["trials"] if t["state"] == "Complete"]
+    assert len(complete) == 9
+    assert all(len(t["intermediate_values"]) == 2 for t in complete)
+    assert any(a["key"] == "val_acc" for a in complete[0]["user_attrs"])
+    assert "reports/README.md" in json.dumps(detail.get("note", ""))
+
+
+def test_a_study_made_by_0_6_0_reports_the_same_numbers_it_reported_then(tmp_path):
+    """tests/data/study-0.6.0-golden.sql: 12 trials (ε 0, 0.1, 0.2 × 4 seeds, 3 epochs, --subset 1000 of the
+    JPEG copy) run and reported by sweep 0.6.0, whose comparisons.csv and summary.csv are kept beside it. The
+    report of this sweep reads the same study file and must give every number again (to 12 digits: the
+    statistics may be computed another way, not to another value)."""
+    import sqlite3
+    from contextlib import closing
+
+    import pandas as pd
+
+    data = Path(__file__).parent / "data"
+    with closing(sqlite3.connect(tmp_path / "golden.db")) as con:
+        con.executescript((data / "study-0.6.0-golden.sql").read_text())
+    study = optuna.load_study(study_name="golden", storage=f"sqlite:///{tmp_path}/golden.db")
+    write_report(study, tmp_path / "report")
+    for name in ("comparisons", "summary"):
+        then, now = (pd.read_csv(folder / f"{name}.csv") for folder in (data / "golden-0.6.0", tmp_path / "report"))
+        pd.testing.assert_frame_equal(now, then, check_exact=False, rtol=1e-12, atol=1e-15)

@@ -8,7 +8,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
-from sweep.report.stats import (adjusted, bonferroni, contrast_test, epoch_noise, holm, mean_correlation,
+from sweep.stats import (adjusted, bonferroni, contrast_test, epoch_noise, holm, mean_correlation,
                                 orthogonal_polynomials, paired_t, permutation_independent, permutation_paired,
                                 seeds_for_halfwidth, sign_change, smallest_p_independent, smallest_p_paired,
                                 t_interval, tost, welch)

@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .peak import DTYPES, Peak
+from .peak import Peak
 from .report import EPOCH_IMAGES, PEAK_CALLS, PEAK_WARMUP, MeasuredRows, render, train_flops_per_image
 from ..training.data import Cifar
 from ..protocol import Protocol
-from ..training.runtime import cpu_cores, keep_freed_memory, math_mode
+from ..training.runtime import cpu_cores, keep_freed_memory
 from ..training.train import Stack, evaluate, prepared, sync, train, train_eval_indices
 
 SEED_WARMUP = 3  # steps per block before the clock starts

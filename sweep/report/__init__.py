@@ -1,10 +1,10 @@
 """The report: reads a study and writes CSV tables, PNG plots and a README to a folder.
 
-By role: `tables` (the study as frames), `stats` (pure statistics), `analysis` (which test fits
-the design), `plots_eps` and `plots_time` (one module per family of plots), `answer` (the first
-screen), `markdown` and `readme` (the rest of the text), `paths` (no machine paths in what is
-shared). It only reads the study (plus
-one dashboard note that points at the report).
+By role: `tables` (the study as frames), `analysis` (which test fits the design, on `sweep.stats`),
+`plots_eps` and `plots_time` (one module per family of plots), `answer` (the first screen), `markdown`
+and `readme` (the rest of the text), `dashboard` (the answer, figures and notes that optuna-dashboard
+shows), `folder` (one study per report folder), `paths` (no machine paths in what is shared). It reads
+the study and writes back only what the dashboard shows.
 
     python -m sweep report --storage sqlite:///studies/label-smoothing.db --out reports
 """
@@ -17,7 +17,7 @@ import optuna
 
 from .analysis import comparisons_frame, first_stage, margins, primary_metric, shape
 from .paths import portable_paths
-from .stats import sign_change
+from ..stats import sign_change
 from .tables import (COMPARED, HEADLINE, epochs_frame, margin_kind, per_epsilon_table, seed_matrix, summary_frame,
                      trials_frame)
 
@@ -27,10 +27,13 @@ TARGET = 0.5  # planning: the seeds for an adjusted 95 % CI half-width of this f
 __all__ = ["write_report", "trials_frame", "per_epsilon_table", "portable_paths"]
 
 
-def write_report(study: optuna.Study, out: Path, storage_url: str | None = None) -> Path:
-    """Every table, plot and the README into `out`; the files an earlier report of the study wrote there and
-    this one does not are removed (folder.py)."""
+def write_report(study: optuna.Study, out: Path, storage_url: str | None = None, command: str | None = None) -> Path:
+    """Every table, plot and the README into `out`, and what optuna-dashboard shows into the study; the files
+    an earlier report of the study wrote there and this one does not are removed (folder.py). `command`: the
+    `sweep report` command line that asked for it (None: a run's own report)."""
     # Plots load matplotlib: imported here, so that the statistics import without it.
+    from .answer import answer_prose
+    from .dashboard import publish
     from .folder import record
     from .plots_eps import is_grid, plot_accuracy, plot_differences, plot_gap, plot_loss
     from .plots_time import plot_calibration, plot_overfitting_over_time
@@ -66,21 +69,10 @@ def write_report(study: optuna.Study, out: Path, storage_url: str | None = None)
     crossing = sign_change(sce.to_numpy(), sce.columns.to_numpy(dtype=float)) \
         if sce is not None and len(sce) >= 2 and sce.shape[1] >= 2 else None
     analysis = Analysis(trials, summary, comparisons, shapes, crossing, margin, recorded, primary, n0)
-    text = render_readme(study, analysis, storage_url, cwd=Path.cwd(), target=TARGET, plots=plots)
+    text = render_readme(study, analysis, storage_url, cwd=Path.cwd(), target=TARGET, plots=plots, command=command)
     (out / "README.md").write_text(text)
     record(out, study.study_name, storage_url, [*written, "README.md"])
-    _dashboard_note(study, out)
+    answer = answer_prose(comparisons, summary, primary, crossing) if len(trials) else "No complete trial yet."
+    publish(study, trials, summary, epochs, answer, out, command)
     return out
 
-
-def _dashboard_note(study: optuna.Study, out: Path) -> None:
-    try:
-        from optuna_dashboard import save_note
-    except ImportError:
-        return
-    import os
-
-    # Relative to where the command ran (the repository, for the default folders): a path that holds on a clone.
-    where = Path(os.path.relpath(out.resolve(), Path.cwd())).as_posix()
-    save_note(study, f"# Report\n\nPlots and tables: `{where}/README.md`, written by `python -m sweep` "
-                     f"(`run`, or `report --study-name {study.study_name}` again).\n")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..protocol import MARGIN_NATS, MARGIN_PP
-from . import stats as S
+from .. import stats as S
 from .tables import COMPARED, diff_unit, digits, margin_kind, seed_matrix, scale
 
 ALPHA = S.ALPHA

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from .analysis import PRIMARY
-from .stats import Crossing
+from ..stats import Crossing
 from .tables import HEADLINE, NAMES, UNITS, diff_unit, digits, scale
 
 WIDER = {"gap", "nll_gap"}  # metrics whose "higher" reads as "wider"

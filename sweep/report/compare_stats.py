@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-from . import stats as S
+from .. import stats as S
 
 ALPHA = S.ALPHA
 
@@ -52,7 +52,7 @@ def contrast(b, a, margin: float) -> Contrast | None:
 
 def decide(contrasts: list[Contrast], margin: float) -> list[Decision]:
     """Bonferroni over the family: every verdict read off its row's adjusted interval (a Contrast has what
-    `stats.adjusted` reads of a Difference: diff, se, df)."""
+    `sweep.stats.adjusted` reads of a Difference: diff, se, df)."""
     k, out = len(contrasts), []
     for c in contrasts:
         lo, hi = S.adjusted(c, k)

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import __version__
 from .analysis import Shape, shape_words
 from .plotting import seeds_label
-from .stats import Crossing
+from ..stats import Crossing
 from .tables import CLAIMS, TARGET_TRAIN, TARGET_VAL, UNITS, diff_unit, digits, scale, state_counts
 
 def _name(metric: str) -> str:
@@ -45,8 +45,7 @@ def protocol_lines(study: optuna.Study, summary: pd.DataFrame, storage_url, here
     lines = [
         "## Protocol actually used", "",
         f"- data: `{source}`{jpeg} (fingerprint `{proto.get('data_fingerprint')}`)",
-        f"- training images: {'all 50,000' if not subset else f'a stratified subset of {subset} (protocol changed)'}; "
-        f"validation: {'the 10,000 test images' if not subset else f'{subset // 5} of the test images (protocol changed)'}",
+        image_line(subset, study.user_attrs.get("images")),
         f"- epochs: {epochs}{'' if epochs == 10 else ' (protocol changed: 10 is the protocol)'}; "
         f"batch {proto.get('batch_size')}, Adam lr {proto.get('lr')}, precision {proto.get('precision')}",
         f"- train accuracy and NLL: eval mode on a fixed sample of up to {proto.get('train_eval_size')} training images;"
@@ -65,6 +64,18 @@ def protocol_lines(study: optuna.Study, summary: pd.DataFrame, storage_url, here
     if len(summary):
         lines.append("- seeds per ε: " + ", ".join(f"{r.eps:g}: {seeds_label(int(r.n))}" for _, r in summary.iterrows()))
     return lines
+
+
+def image_line(subset, images) -> str:
+    """The images trained and validated on: CIFAR-10's 50,000 and 10,000, a subset, or (as counted by the run,
+    from 0.7.0) whatever other data the study was made on."""
+    if subset:
+        return (f"- training images: a stratified subset of {subset:,} (protocol changed); validation: "
+                f"{subset // 5:,} of the test images (protocol changed)")
+    if images and list(images) != [50_000, 10_000]:
+        return (f"- training images: {images[0]:,}; validation: {images[1]:,} test images (not CIFAR-10's 50,000 and "
+                "10,000: protocol changed)")
+    return "- training images: all 50,000; validation: the 10,000 test images"
 
 
 def _pm(row, metric) -> str:
@@ -95,11 +106,11 @@ def method_lines(comparisons: pd.DataFrame, primary: str, n0: int | None, declar
              f"- A seed fixes the initial weights and the batch order at every ε, so each ε is compared with ε = 0 "
              f"seed by seed ({test}, over {seeds} seeds). The seed, not the rerun, is the unit of replication: a "
              "rerun on the same kind of CPU repeats every trial bit for bit.",
-             f"- Primary comparison, " + ("fixed with the study before its first trial" if declared else
+             "- Primary comparison, " + ("fixed with the study before its first trial" if declared else
                                           "the question's own (this study was made before a primary was recorded)")
              + f": {UNITS[primary][0]} against ε = 0, one family of {k} comparisons. Every other metric is secondary, each its own family of {k}; no "
              "adjustment runs across families, so read a secondary verdict as support, not as a second answer.",
-             f"- The verdict table: each cell is ε minus ε = 0 (mean over seeds), its adjusted interval and the verdict "
+             "- The verdict table: each cell is ε minus ε = 0 (mean over seeds), its adjusted interval and the verdict "
              "read off it; the primary row answers the question, the secondary rows explain it.",
              f"- Each verdict is read off the Bonferroni-adjusted 95 % interval shown beside it (the (1 − 0.05/{k}) "
              "interval): it excludes 0 exactly when the Bonferroni p is below 0.05, and *equivalent* means it lies "
@@ -172,7 +183,8 @@ def calibration_lines(summary: pd.DataFrame, crossing: Crossing | None) -> list[
              "so it is at least |signed error| and can only approach 0 where the signed error does.", ""]
     for _, r in summary.iterrows():
         ci = "" if math.isnan(r.val_sce_ci_lo) else f" [{r.val_sce_ci_lo * 100:+.2f}, {r.val_sce_ci_hi * 100:+.2f}]"
-        lines.append(f"- ε = {r.eps:g}: {r.val_sce_mean * 100:+.2f} pp{ci} (95 % CI over seeds); ECE "
+        ci = f"{ci} (95 % CI over seeds)" if ci else f" ({seeds_label(int(r.n))})"
+        lines.append(f"- ε = {r.eps:g}: {r.val_sce_mean * 100:+.2f} pp{ci}; ECE "
                      f"{r.val_ece_mean * 100:.2f} %")
     if crossing is not None and crossing.seeds:
         if crossing.crossing:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import PercentFormatter
 
 from .plots_eps import mean_ci
-from .plotting import eps_colors, plt, save, seeds_label, style
-from .stats import t_interval
+from .plotting import epoch_axis, eps_colors, plt, save, seeds_label, style
+from ..stats import t_interval
 
 
 def _epoch_curve(ax, g, metric, color, label):
@@ -32,7 +32,7 @@ def plot_overfitting_over_time(epochs, path):
     for ax, (metric, title, ylabel, symbol) in zip(axes.flat, panels):
         for eps, g in epochs.groupby("eps"):
             _epoch_curve(ax, g, metric, colors[eps], f"ε = {eps:g} ({seeds_label(g.trial.nunique())})")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        epoch_axis(ax, epochs.epoch)
         style(ax, title, ylabel, percent=symbol is not None, symbol=symbol or "%", xlabel="epoch")
         ax.get_legend().remove()
     legend_ax = axes.flat[-1]

@@ -13,8 +13,8 @@ from .answer import answer_prose, verdict_table
 from .markdown import (calibration_lines, comparison_section, findings, method_lines, protocol_lines, results_table,
                        signed)
 from .paths import portable_paths
-from .stats import Crossing, mean_correlation
-from .tables import RISE_NOISE, duration, machines, seed_matrix, wall_span
+from ..stats import Crossing, mean_correlation
+from .tables import NOISE_EPOCHS, RISE_NOISE, duration, machines, seed_matrix, wall_span
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,9 @@ def _signed(shift) -> str:
 
 
 def render_readme(study, a: Analysis, storage_url, cwd: str | os.PathLike = "/", target: float = 0.5,
-                  plots=PLOTS) -> str:
+                  plots=PLOTS, command: str | None = None) -> str:
+    """The report's README; `command` is the `sweep report` that writes it, where one does (a run's own report
+    is listed by the run's command)."""
     from ..study.storage import recorded_commands
 
     here = lambda text: portable_paths(text, cwd)  # noqa: E731
@@ -79,9 +81,9 @@ def render_readme(study, a: Analysis, storage_url, cwd: str | os.PathLike = "/",
         declared = "primary" in study.user_attrs.get("protocol", {})
         lines += method_lines(a.comparisons, a.primary, a.first_stage, declared)
     lines += protocol_lines(study, summary, storage_url, here, a.margin, a.recorded) + run_lines(study, trials) + [""]
-    commands = [here(c) for c in recorded_commands(study)]
+    commands = [here(c) for c in [*recorded_commands(study), *([command] if command else [])]]
     if commands:
-        lines += ["Made by these commands, in order:", "", "```", *commands, "python -m sweep report", "```", ""]
+        lines += ["Made by these commands, in order:", "", "```", *commands, "```", ""]
     if not len(trials):
         return "\n".join(lines + ["No complete trial yet.", ""])
     if summary.n.max() < 2:
@@ -148,6 +150,18 @@ def precision_section(study, trials: pd.DataFrame) -> list[str]:
     return lines + [""]
 
 
+def _onset_line(g: pd.DataFrame, r) -> str:
+    head = f"- ε = {r.eps:g} ({'one seed' if r.n < 2 else f'n = {int(r.n)}'}): "
+    if g.last_epoch.max() < 2:
+        return head + "one epoch: no curve to find an onset or a rise on."
+    rises, judged = int(g.rises.sum()), int(g.rises.notna().sum())  # NaN: too few epochs to measure noise
+    judge = (f"{rises} of {judged} seeds rise beyond their noise (median noise {g.nll_noise.median():.3f} nats)"
+             if judged else f"too few epochs to measure the noise a rise is judged against (it takes {NOISE_EPOCHS})")
+    return head + (f"lowest validation NLL at epoch {r.best_epoch_mean:.1f} on average (range "
+                   f"{g.best_epoch.min():g}–{g.best_epoch.max():g}, last epoch {g.last_epoch.max():g}); mean rise "
+                   f"{r.nll_rise_mean:.3f} nats; {judge}.")
+
+
 def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
     lines = ["## Overfitting over time", "",
              "Per trial, the onset is the epoch of its lowest validation NLL (unsmoothed; the first on ties) and the "
@@ -157,12 +171,7 @@ def onset_section(trials: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.D
              "independent noise of SD σ, a second difference has SD σ√6). That is a rule of thumb, not a test: ten "
              "epochs give the noise estimate few degrees of freedom.", ""]
     for _, r in summary.iterrows():
-        g = trials[trials.eps == r.eps]
-        rises, judged = int(g.rises.sum()), int(g.rises.notna().sum())  # NaN: too few epochs to measure noise
-        lines.append(f"- ε = {r.eps:g} ({'one seed' if r.n < 2 else f'n = {int(r.n)}'}): lowest validation NLL at "
-                     f"epoch {r.best_epoch_mean:.1f} on average (range {g.best_epoch.min():g}–{g.best_epoch.max():g}, "
-                     f"last epoch {g.last_epoch.max():g}); mean rise {r.nll_rise_mean:.3f} nats; {rises} of {judged} "
-                     f"seeds rise beyond their noise (median noise {g.nll_noise.median():.3f} nats).")
+        lines.append(_onset_line(trials[trials.eps == r.eps], r))
     onsets = onset_tests(trials)
     if len(onsets):
         parts = [f"ε = {r.eps:g}: {r['diff']:+.1f} epochs, p = {r.p:.2g}, Holm p = {r.p_holm:.2g} ({r.method})"

@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from .stats import epoch_noise, t_interval
+from ..stats import epoch_noise, t_interval
 
 METRICS = ("train_acc", "val_acc", "gap", "train_nll", "val_nll", "nll_gap", "val_loss", "val_ece", "val_sce",
            "seconds")
@@ -76,6 +76,9 @@ def nll_onset(history) -> int:
     if not rows:
         raise ValueError("no epoch with a validation NLL")
     return int(min(rows, key=lambda h: h["val_nll"])["epoch"])
+
+
+NOISE_EPOCHS = 5  # the fewest epochs whose second half holds the 3 values a second difference needs
 
 
 def onset_fields(history) -> dict:

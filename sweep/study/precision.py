@@ -27,7 +27,7 @@ from typing import Mapping
 import optuna
 from optuna.trial import TrialState
 
-from ..report.stats import paired_t, stein_seeds
+from ..stats import paired_t, stein_seeds
 
 # The headline comparisons, in the report's units: stored fractions are shown in pp (× 100).
 METRICS = {"gap": "pp", "val_acc": "pp", "nll_gap": "nats", "val_ece": "pp"}

@@ -237,7 +237,8 @@ def comparable(protocol: dict) -> dict:
             "training_revision": protocol.get("training_revision", 1), "primary": protocol.get("primary", "gap")}
 
 
-def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str) -> optuna.Study:
+def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str,
+                  images: tuple[int, int] | None = None) -> optuna.Study:
     """Load or create the study; refuse one whose protocol differs or that sweep did not make."""
     exists = name in {s.study_name for s in storage.get_all_studies()}
     recorded = _recorded_protocol(storage, name)
@@ -272,6 +273,7 @@ def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([METRIC_NAME])
         study.set_user_attr("data_source", data_source)
+        study.set_user_attr("images", list(images or ()))  # train, validation: the report's protocol lines
         study.set_user_attr("question", QUESTION)
         study.set_user_attr("protocol", expected)
     return study
@@ -304,6 +306,11 @@ def _claim_protocol(storage, name: str, expected: dict) -> dict:
         return expected
     except sa.exc.IntegrityError:
         return _recorded_protocol(storage, name)
+
+
+def command_line(argv) -> str:
+    """A command as the report lists it: passwords masked, the sweep that ran it named."""
+    return " ".join(["python -m sweep", *(mask_url(a) if "://" in a else a for a in argv)]) + f"  # sweep {__version__}"
 
 
 def record_command(study: optuna.Study, command: str) -> None:

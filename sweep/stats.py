@@ -1,12 +1,13 @@
 """Statistics as pure functions of arrays, each returning a number or a small record.
 
-Nothing here knows about studies or metrics: `analysis.py` decides which test fits which data.
+Nothing here knows about studies or metrics: `report/analysis.py` decides which test fits which data, and
+`study/precision.py` sizes a study with Stein's rule. The tests are scipy's; what scipy lacks (Stein's
+interval, the sign change, epoch noise, the guard that takes rounding for no spread) is written here.
 Every function is checked in tests/test_stats.py against scipy or statsmodels, or by hand.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -41,7 +42,8 @@ class Difference:
 
 
 def t_interval(values) -> Interval:
-    """Mean, SD and the 95 % t-interval of the mean; NaN where one value gives no spread."""
+    """Mean, SD and the 95 % t-interval of the mean (scipy's one-sample t); NaN where one value gives no
+    spread."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if len(x) == 0:
@@ -50,51 +52,62 @@ def t_interval(values) -> Interval:
     if len(x) < 2:
         return Interval(mean, math.nan, math.nan, math.nan)
     sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.975, len(x) - 1)) * sd / math.sqrt(len(x))
-    return Interval(mean, sd, mean - half, mean + half)
+    if sd <= 1e-12 * max(float(np.abs(x).max()), 1e-300):  # rounding is no spread (as in `_difference`)
+        return Interval(mean, 0.0, mean, mean)
+    lo, hi = stats.ttest_1samp(x, 0.0).confidence_interval(1 - ALPHA)
+    return Interval(mean, sd, float(lo), float(hi))
 
 
-def _difference(method, n, n_zero, diff, se, df, sd, size) -> Difference:
-    """`size`: the largest magnitude among the values, so that rounding (not real spread) counts as none."""
+def _difference(method, n, n_zero, diff, sd, size, se, df, test=None) -> Difference:
+    """The record of a t-test: t, p, df and the 95 % CI read off scipy's result (`test()`, called only where
+    there is spread), or for Stein's interval, which scipy lacks, from `se` and `df`. `size`: the largest
+    magnitude among the values, so that rounding (not real spread) counts as none, where scipy would call a
+    difference of 1e-17 significant."""
     tiny = 1e-12 * max(size, 1e-300)
     if se <= tiny:  # no spread at all: the difference is exact
         diff = 0.0 if abs(diff) <= tiny else diff
-        sd = 0.0
         t = math.copysign(math.inf, diff) if diff else 0.0
-        return Difference(method, n, n_zero, diff, 0.0, df, t, 0.0 if diff else 1.0, diff, diff, sd)
-    half = float(stats.t.ppf(0.975, df)) * se
-    t = diff / se
-    return Difference(method, n, n_zero, diff, se, df, t, float(2 * stats.t.sf(abs(t), df)), diff - half,
-                      diff + half, sd)
+        return Difference(method, n, n_zero, diff, 0.0, df, t, 0.0 if diff else 1.0, diff, diff, 0.0)
+    if test is None:
+        half = float(stats.t.ppf(1 - ALPHA / 2, df)) * se
+        return Difference(method, n, n_zero, diff, se, df, diff / se, float(2 * stats.t.sf(abs(diff / se), df)),
+                          diff - half, diff + half, sd)
+    r = test()
+    lo, hi = r.confidence_interval(1 - ALPHA)
+    return Difference(method, n, n_zero, diff, se, float(r.df), float(r.statistic), float(r.pvalue), float(lo),
+                      float(hi), sd)
 
 
 def paired_t(a, b) -> Difference:
-    """Paired t-test of a − b, position by position (a[i] and b[i] share a seed)."""
+    """Paired t-test of a − b, position by position (a[i] and b[i] share a seed): scipy's ttest_rel."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = a - b
     if len(d) < 2:
         raise ValueError("a paired t-test needs at least two pairs")
     sd = float(d.std(ddof=1))
     size = float(max(np.abs(a).max(), np.abs(b).max()))
-    return _difference("paired t", len(d), len(d), float(d.mean()), sd / math.sqrt(len(d)), len(d) - 1.0, sd, size)
+    return _difference("paired t", len(d), len(d), float(d.mean()), sd, size, sd / math.sqrt(len(d)),
+                       len(d) - 1.0, lambda: stats.ttest_rel(a, b))
 
 
 def welch(a, b) -> Difference:
-    """Welch's t-test of mean(a) − mean(b): se = sqrt(s_a²/n_a + s_b²/n_b), Welch–Satterthwaite df."""
+    """Welch's t-test of mean(a) − mean(b): scipy's ttest_ind with unequal variances (Welch–Satterthwaite df).
+    The standard error is worked out here too, for the rounding guard."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("Welch's test needs at least two values on each side")
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb else len(a) + len(b) - 2.0
-    sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)  # the pooled-per-group SD, for planning
     size = float(max(np.abs(a).max(), np.abs(b).max()))
-    return _difference("Welch", len(a), len(b), float(a.mean() - b.mean()), math.sqrt(va + vb), float(df), sd, size)
+    return _difference("Welch", len(a), len(b), float(a.mean() - b.mean()), sd, size, math.sqrt(va + vb),
+                       len(a) + len(b) - 2.0, lambda: stats.ttest_ind(a, b, equal_var=False))
 
 
 def tost(d: Difference, margin: float) -> float:
     """Two one-sided tests of |true difference| < margin: the larger of the two one-sided p-values.
 
-    p < α is the same as the (1 − 2α) CI lying inside ±margin: "equivalent within the margin".
+    p < α is the same as the (1 − 2α) CI lying inside ±margin: "equivalent within the margin". From the
+    record rather than two of scipy's one-sided tests, so that it holds for Welch and Stein's interval alike.
     """
     if d.se == 0:
         return 0.0 if abs(d.diff) < margin else 1.0
@@ -141,13 +154,14 @@ def stein(a, b, n0: int) -> Difference:
         raise ValueError("Stein's interval needs the whole first stage, at least two pairs")
     sd = float(d[:n0].std(ddof=1))
     size = float(max(np.abs(a).max(), np.abs(b).max()))
-    return _difference("Stein two-stage", len(d), len(d), float(d.mean()), sd / math.sqrt(len(d)), n0 - 1.0, sd,
-                       size)
+    return _difference("Stein two-stage", len(d), len(d), float(d.mean()), sd, size, sd / math.sqrt(len(d)),
+                       n0 - 1.0)
 
 
 def holm(pvalues) -> list[float]:
     """Holm's step-down adjustment: the k-th smallest of m p-values times (m − k + 1), made non-decreasing
-    in that order and capped at 1. Controls the chance of any false "significant" across the family."""
+    in that order and capped at 1. Controls the chance of any false "significant" across the family. Written
+    here: statsmodels' multipletests, its reference in the tests, is not a dependency for these six lines."""
     p = np.asarray(pvalues, dtype=float)
     order = np.argsort(p, kind="stable")
     adjusted = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
@@ -158,7 +172,8 @@ def holm(pvalues) -> list[float]:
 
 def _two_sided(null: np.ndarray, observed: float) -> float:
     """Twice the smaller tail of an exact null distribution (scipy's convention), with a relative tolerance so
-    that rearrangements equal to the observed statistic in exact arithmetic count as equal."""
+    that rearrangements equal to the observed statistic in exact arithmetic count as equal: the p of a
+    rearrangement scipy's test did not observe."""
     tol = 1e-12 * max(1.0, abs(observed))
     less, greater = np.mean(null <= observed + tol), np.mean(null >= observed - tol)
     return float(min(1.0, 2 * min(less, greater)))
@@ -167,40 +182,27 @@ def _two_sided(null: np.ndarray, observed: float) -> float:
 EXACT_LIMIT = 2 ** 16  # rearrangements enumerated in full; past this, a seeded Monte-Carlo sample of as many
 
 
+def _permutation(a, b, kind: str):
+    """scipy's permutation test of the mean difference, paired ("samples": every sign pattern of the
+    differences) or not ("independent": every split of the pooled values); exact up to EXACT_LIMIT
+    rearrangements, a sample of as many (seeded) past that."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    statistic = (lambda x, y, axis: np.mean(x - y, axis=axis)) if kind == "samples" else \
+        (lambda x, y, axis: np.mean(x, axis=axis) - np.mean(y, axis=axis))
+    return stats.permutation_test((a, b), statistic, permutation_type=kind, n_resamples=EXACT_LIMIT,
+                                  vectorized=True, random_state=0)
+
+
 def permutation_paired(a, b) -> float:
-    """Permutation test of mean(a − b) = 0 for pairs: every one of the 2ⁿ sign patterns of the differences
-    (exact), or EXACT_LIMIT random ones past 16 pairs.
-
-    With n pairs the smallest two-sided p it can give is 2 / 2ⁿ (0.0625 for five seeds).
-    """
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if 2 ** len(d) <= EXACT_LIMIT:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
-    else:
-        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(EXACT_LIMIT, len(d)))
-    return _two_sided((signs * d).mean(axis=1), float(d.mean()))
-
-
-def _null_independent(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """mean(a) − mean(b) over every split of the pooled values into groups of their sizes (or EXACT_LIMIT
-    random splits where there are more)."""
-    pooled, n = np.concatenate([a, b]), len(a)
-    if math.comb(len(pooled), n) <= EXACT_LIMIT:
-        masks = np.zeros((math.comb(len(pooled), n), len(pooled)), dtype=bool)
-        for row, idx in enumerate(itertools.combinations(range(len(pooled)), n)):
-            masks[row, list(idx)] = True
-    else:
-        rng = np.random.default_rng(0)
-        masks = np.array([np.isin(np.arange(len(pooled)), rng.permutation(len(pooled))[:n])
-                          for _ in range(EXACT_LIMIT)])
-    return (masks * pooled).sum(axis=1) / n - (~masks * pooled).sum(axis=1) / (len(pooled) - n)
+    """Permutation test of mean(a − b) = 0 for pairs. With n pairs the smallest two-sided p it can give is
+    2 / 2ⁿ (0.0625 for five seeds)."""
+    return float(_permutation(a, b, "samples").pvalue)
 
 
 def permutation_independent(a, b) -> float:
-    """Permutation test of mean(a) − mean(b) = 0: every split of the pooled values into groups of their sizes
-    (exact), or EXACT_LIMIT random splits where there are more."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return _two_sided(_null_independent(a, b), float(a.mean() - b.mean()))
+    """Permutation test of mean(a) − mean(b) = 0 over the splits of the pooled values into groups of their
+    sizes."""
+    return float(_permutation(a, b, "independent").pvalue)
 
 
 def smallest_p_paired(a, b) -> float:
@@ -213,7 +215,7 @@ def smallest_p_paired(a, b) -> float:
 def smallest_p_independent(a, b) -> float:
     """The smallest p `permutation_independent` can give for these values (ties make it larger than
     2 / C(n_a + n_b, n_a)): the p of the most extreme rearrangement."""
-    null = _null_independent(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    null = _permutation(a, b, "independent").null_distribution
     return min(_two_sided(null, float(null.max())), _two_sided(null, float(null.min())))
 
 
