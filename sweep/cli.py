@@ -84,7 +84,7 @@ def auto_or_positive(text: str) -> int | str:
 
 def run_arguments(run, storage_args) -> None:
     """The flags of `run`, which each spawned `worker` gets too."""
-    from .protocol import DEFAULT_EPSILONS, MARGIN_NATS, MARGIN_PP
+    from .protocol import DEFAULT_EPSILONS, DEFAULT_PRIMARY, MARGIN_NATS, MARGIN_PP
     from .study.patience import PATIENCE
 
     run.add_argument("--trials", type=positive_int, default=20,
@@ -127,7 +127,7 @@ def run_arguments(run, storage_args) -> None:
                           f"the study (default {MARGIN_PP})")
     run.add_argument("--equivalence-nats", type=positive_float, default=MARGIN_NATS, metavar="NATS",
                      help=f"equivalence margin for NLL and the NLL gap, in nats; fixed with the study (default {MARGIN_NATS})")
-    run.add_argument("--primary", choices=PRIMARIES, default="gap",
+    run.add_argument("--primary", choices=PRIMARIES, default=DEFAULT_PRIMARY,
                      help="the primary comparison against ε = 0, fixed with the study before its first trial; the "
                           "other metrics are secondary (default gap: the train − validation accuracy gap)")
     run.add_argument("--until-precise", type=positive_float, metavar="PP",
@@ -322,9 +322,9 @@ def cmd_report(args) -> int:
     from .launch import given
     from .report.folder import check_folder
     from .errors import UsageError
-    from .study.storage import check_storage_url, command_line, mask_url, open_storage
+    from .study.storage import check_storage_url, command_line, default_url, mask_url, open_storage
 
-    storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
+    storage_url = args.storage or default_url(args.study_name)
     if not args.storage:
         try:
             study_name(args.study_name)

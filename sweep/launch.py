@@ -65,12 +65,12 @@ def _open(args, device) -> Opened:
     before anything is written."""
     from .protocol import Protocol
     from .study.space import grid_cells, range_cells
-    from .study.storage import (check_storage_url, command_line, open_storage, prepare_study, record_command,
-                                study_protocol)
+    from .study.storage import (check_storage_url, command_line, default_url, open_storage, prepare_study,
+                                record_command, study_protocol)
     from .study.storage import writable_folder
     from .training.runtime import resolve_precision
 
-    storage_url = args.storage or f"sqlite:///studies/{args.study_name}.db"
+    storage_url = args.storage or default_url(args.study_name)
     check_storage_url(storage_url)
     checkpoint_dir = Path(args.checkpoint_dir or f"studies/{args.study_name}/checkpoints")
     if not writable_folder(checkpoint_dir.expanduser().resolve()):
@@ -129,6 +129,10 @@ def _grid(args, study) -> list[float]:
     if recorded and not given(args.argv, "--epsilons"):  # a rerun goes on with the study's own grid
         return known
     grid = next_grid(known, args.epsilons, args.extend_grid, recorded)
+    if grid is None and not given(args.argv, "--epsilons"):  # made before 0.7.0, on another grid than the default
+        raise UsageError(f"study '{args.study_name}' has trials at ε {grid_text(known)}, which the default grid "
+                         f"{grid_text(args.epsilons)} lacks (it was made before its grid was recorded); pass "
+                         "its grid with --epsilons")
     if grid is None:
         ran = "was run on the grid" if recorded else "has trials at ε"
         raise UsageError(f"--epsilons {grid_text(args.epsilons)}: study '{args.study_name}' {ran} "

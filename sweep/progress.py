@@ -29,6 +29,7 @@ def say(line: str, stream: IO[str] | None = None) -> None:
 
 
 def fmt_duration(seconds: float) -> str:
+    # A clock (1:02:03) that ticks in place on a live line; the report's `tables.duration` writes words.
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 

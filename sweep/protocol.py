@@ -28,6 +28,7 @@ PROTOCOL = Protocol()
 # (sweep 0.3.0) are revision 1.
 TRAINING_REVISION = 1
 DEFAULT_EPSILONS = (0.0, 0.05, 0.1, 0.2)  # the ε grid a study samples unless told otherwise
+DEFAULT_PRIMARY = "gap"  # the mission's question, the accuracy gap against ε = 0 (how a study older than it reads)
 
 # Equivalence margins, fixed with the study before any trial runs: a difference against ε = 0 whose
 # 90 % CI lies inside ±margin is "equivalent" (TOST at α = 0.05); anything else short of a

@@ -1,6 +1,7 @@
 """A newcomer's first hour: the README's quick run keeps to itself, credentials and a cache that cannot be
 written are said at once in one line, and a rerun that would change the study's grid is refused."""
 
+import re
 import subprocess
 
 import optuna
@@ -307,7 +308,7 @@ def test_a_one_seed_one_epoch_report_says_only_what_it_shows(cli, workdir, monke
     code, _, err = cli("run", "--trials", "2", "--epochs", "1", "--epsilons", "0,0.1")
     assert code == 0, err
     text = (workdir / "reports" / "README.md").read_text()
-    assert "nan" not in text.lower()
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
     for line in text.splitlines():
         if "95 % CI over seeds" in line and line.startswith("- ε"):
             assert "[" in line, line  # an interval is named only where one is printed
@@ -343,3 +344,16 @@ def test_every_error_has_one_prefix(cli, workdir, capsys):
     assert e.value.code == 2 and one_line(capsys.readouterr().err).startswith("sweep: error: argument --trials")
     code, _, usage_err = cli("report", "--study-name", "absent")
     assert code == 2 and one_line(usage_err).startswith("sweep: error: no study database")
+
+
+def test_a_database_that_takes_no_writes_still_gets_its_report_and_one_warning(tmp_path, capsys):
+    from sweep.report import write_report
+    from tests.test_report import hand_built_study
+
+    hand_built_study(f"sqlite:///{tmp_path}/s.db")
+    capsys.readouterr()
+    readonly = optuna.storages.RDBStorage(f"sqlite:///file:{tmp_path}/s.db?mode=ro&uri=true")
+    write_report(optuna.load_study(study_name="hand", storage=readonly), tmp_path / "out")
+    assert (tmp_path / "out" / "README.md").is_file()
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("sweep: warning: the dashboard's notes and figures were not written")

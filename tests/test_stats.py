@@ -168,3 +168,10 @@ def test_many_pairs_use_a_seeded_monte_carlo_sample():
     a, b = np.arange(1.0, 21.0), np.zeros(20)
     assert permutation_paired(a, b) < 1e-3 and permutation_paired(a, b) == permutation_paired(a, b)
     assert permutation_independent(a, b) < 1e-3  # C(40, 20) splits: sampled, not enumerated
+
+
+def test_groups_holding_the_same_values_give_p_one_whatever_the_rounding():
+    # Every split's mean difference is 0 in exact arithmetic, none of them exactly 0.0 in floating point.
+    a, b = [0.3, 0.1, 0.2, 0.6], [0.1, 0.3, 0.6, 0.2]
+    assert permutation_independent(a, b) == 1.0 and permutation_paired(a, a[::-1]) == 1.0
+    assert smallest_p_independent(a, b) == pytest.approx(2 / math.comb(8, 4))

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..protocol import MARGIN_NATS, MARGIN_PP
+from ..protocol import DEFAULT_PRIMARY, MARGIN_NATS, MARGIN_PP
 from .. import stats as S
 from .tables import COMPARED, diff_unit, digits, margin_kind, seed_matrix, scale
 
 ALPHA = S.ALPHA
-PRIMARY = "gap"  # the mission's question: the accuracy gap against ε = 0 (a study made before this reads so)
+PRIMARY = DEFAULT_PRIMARY
 COLUMNS = ["metric", "family", "eps", "method", "n", "n_zero", "mean", "mean_zero", "diff", "lo", "hi", "lo_adj",
            "hi_adj", "halfwidth", "df", "t", "p", "p_adj", "significant", "margin", "p_tost", "equivalent", "verdict",
            "sd_diff", "seeds_for_target", "note"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..protocol import DEFAULT_PRIMARY
 from .analysis import comparisons_frame, margins
 from .compare_stats import contrast, decide, family_verdict, mean_ci
 from .tables import COMPARED, margin_kind
@@ -38,7 +39,7 @@ def normalised(protocol: dict, epsilons) -> dict:
     (none where ε was sampled from a range: its values are no grid, and pairing finds what cells match)."""
     grid = {} if protocol.get("sampling") == "range" else {"epsilons": sorted(float(e) for e in set(epsilons))}
     return {**protocol, "training_revision": protocol.get("training_revision", 1),
-            "primary": protocol.get("primary") or "gap", **grid}  # as a rerun reads a study older than both
+            "primary": protocol.get("primary") or DEFAULT_PRIMARY, **grid}  # as a rerun reads a study older than both
 
 
 def protocol_differences(a: dict, b: dict) -> tuple[list[tuple], list[tuple]]:
@@ -141,7 +142,7 @@ def verdicts_frame(a, b, metrics=COMPARED) -> pd.DataFrame:
     keep = ["metric", "eps", "diff", "lo", "hi", "significant", "equivalent", "verdict"]
     sides, adjusted = [], True
     for side, tag in ((a, "a"), (b, "b")):  # each a compare_text.Side
-        full = comparisons_frame(side.trials, metrics, side.margin, primary=side.protocol.get("primary") or "gap",
+        full = comparisons_frame(side.trials, metrics, side.margin, primary=side.protocol.get("primary") or DEFAULT_PRIMARY,
                                  n0=side.first_stage)
         adjusted = adjusted and {"lo_adj", "hi_adj"} <= set(full.columns)
         if {"lo_adj", "hi_adj"} <= set(full.columns):

@@ -13,6 +13,7 @@ import optuna
 import sqlalchemy as sa
 
 from ..errors import UsageError
+from ..study.storage import default_url
 
 SQLITE = "sqlite:///"
 
@@ -23,10 +24,6 @@ class Loaded:
     url: str  # as given (default: sqlite:///studies/<name>.db)
     storage: optuna.storages.RDBStorage
     study: optuna.Study
-
-
-def default_url(name: str) -> str:
-    return f"{SQLITE}studies/{name}.db"
 
 
 def urls(a: str, b: str, storage: str | None, storage_b: str | None) -> tuple[str, str]:

@@ -24,10 +24,22 @@ TABLE = (("train_acc", "train acc %", 100, 2), ("val_acc", "val acc %", 100, 2),
 
 def publish(study: optuna.Study, trials: pd.DataFrame, summary: pd.DataFrame, epochs: pd.DataFrame,
             answer: str, out: Path, command: str | None) -> None:
+    """The study's note, its two figures and each trial's note; one warning, and the report itself kept, where
+    the database takes no writes (a read-only file, a role that may only read)."""
+    import sys
+
+    try:
+        _publish(study, trials, summary, epochs, answer, out, command)
+    except Exception as e:  # noqa: BLE001 (what a storage raises on a refused write varies by backend)
+        print(f"sweep: warning: the dashboard's notes and figures were not written ({type(e).__name__}: "
+              f"{str(e).splitlines()[0][:200] if str(e) else 'no message'})", file=sys.stderr)
+
+
+def _publish(study, trials, summary, epochs, answer, out, command) -> None:
     from optuna_dashboard import save_plotly_graph_object
 
     _note(study, study_note(answer, out, command))
-    if not len(trials):
+    if not len(trials) or not {"epoch", "train_acc", "val_acc"} <= set(epochs.columns):
         return
     save_plotly_graph_object(study, gap_figure(trials, summary), graph_object_id=GAP_FIGURE)
     save_plotly_graph_object(study, curves_figure(epochs), graph_object_id=CURVES_FIGURE)
@@ -46,7 +58,9 @@ def _note(target, body: str) -> None:
 def study_note(answer: str, out: Path, command: str | None) -> str:
     # Relative to where the command ran (the repository, for the default folders): a path that holds on a clone.
     where = Path(os.path.relpath(out.resolve(), Path.cwd())).as_posix()
-    by = f"`{command}`" if command else "`python -m sweep run` at its end"
+    from .paths import portable_paths
+
+    by = f"`{portable_paths(command, Path.cwd())}`" if command else "`python -m sweep run` at its end"
     return (f"# The answer\n\n{answer}\n\n# Report\n\nPlots and tables: `{where}/README.md`, written by {by}. "
             "The study's page draws the gap against ε and each trial's accuracies per epoch; each trial's note is its "
             "per-epoch table.\n")
@@ -92,7 +106,8 @@ def gap_figure(trials: pd.DataFrame, summary: pd.DataFrame):
         fig.add_trace(go.Scatter(x=_list(one.eps), y=_list(one.gap_mean * 100), mode="markers",
                                  name="one seed (no interval)",
                                  marker={"symbol": "diamond-open", "size": 10, "color": "#d62728"}))
-    n = ", ".join(f"ε = {r.eps:g}: {seeds_label(int(r.n))}" for _, r in summary.iterrows())
+    n = ", ".join(f"ε = {r.eps:g}: {seeds_label(int(r.n))}" for _, r in summary.iterrows()) if len(summary) <= 8 \
+        else f"{len(summary)} values of ε, {int(summary.n.sum())} trials"
     fig.update_layout(title=f"Train − validation accuracy gap at the last epoch against ε<br><sup>{n}</sup>",
                       xaxis_title="label smoothing ε", yaxis_title="gap (pp)", template="plotly_white",
                       legend={"orientation": "h", "y": -0.2})
@@ -109,7 +124,8 @@ def curves_figure(epochs: pd.DataFrame):
         eps, seed = g.eps.iloc[0], int(g.seed.iloc[0])
         for metric, dash, what in (("val_acc", "solid", "validation"), ("train_acc", "dash", "train")):
             fig.add_trace(go.Scatter(x=[int(e) for e in g.epoch], y=_list(g[metric] * 100), mode="lines+markers",
-                                     name=f"ε = {eps:g}", legendgroup=f"{eps:g}", showlegend=eps not in shown,
+                                     name=f"ε = {eps:g}", legendgroup=f"{eps:g}",
+                                     showlegend=eps not in shown and len(colors) <= 10,  # past ten: the hover says
                                      line={"color": colors[eps], "dash": dash}, marker={"size": 4},
                                      hovertemplate=f"ε {eps:g}, seed {seed}, {what}: epoch %{{x}}, %{{y:.2f}} %"))
             shown.add(eps)

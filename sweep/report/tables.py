@@ -194,6 +194,7 @@ def smoothed_loss_floor(eps: float, classes: int = NUM_CLASSES) -> float:
 
 
 def duration(seconds: float) -> str:
+    # Words (1 h 2 min) for prose; the progress line's `progress.fmt_duration` is a clock that ticks in place.
     minutes, s = divmod(round(seconds), 60)
     h, m = divmod(minutes, 60)
     return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"

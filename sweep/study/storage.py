@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from .. import __version__
 from ..errors import UsageError
-from ..protocol import TRAINING_REVISION
+from ..protocol import DEFAULT_PRIMARY, TRAINING_REVISION
 from .schema import check_schema
 
 METRIC_NAME = "val_acc"  # the objective, as the dashboard names it
@@ -220,8 +220,13 @@ def _lost_creation_race(e: Exception) -> bool:
 
 # ---------------------------------------------------------------- the study
 
+def default_url(name: str) -> str:
+    """Where a study lives unless --storage says otherwise: one SQLite file per study under studies/."""
+    return f"sqlite:///studies/{name}.db"
+
+
 def study_protocol(protocol, data, sampling: str, margin_pp: float, margin_nats: float,
-                   primary: str = "gap") -> dict:
+                   primary: str = DEFAULT_PRIMARY) -> dict:
     """What every trial of a study shares, and the analysis fixed in advance (the equivalence
     margins and the primary comparison); a rerun with any of it changed is refused."""
     return {**protocol.study_attrs(), "data_fingerprint": data.fingerprint, "sampling": sampling,
@@ -234,7 +239,7 @@ def comparable(protocol: dict) -> dict:
     as the training revision (1 where unrecorded) is the same; a study made before the primary comparison was
     recorded reads as primary = gap, the question it was made for."""
     return {**{k: v for k, v in protocol.items() if k != "sweep_version"},
-            "training_revision": protocol.get("training_revision", 1), "primary": protocol.get("primary", "gap")}
+            "training_revision": protocol.get("training_revision", 1), "primary": protocol.get("primary", DEFAULT_PRIMARY)}
 
 
 def prepare_study(storage: optuna.storages.RDBStorage, name: str, expected: dict, data_source: str,
