@@ -6,6 +6,7 @@ import shlex
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 from collections import Counter
@@ -192,11 +193,22 @@ def test_a_server_down_at_start_up_is_waited_for_and_the_run_goes_on(postgres_ur
     postgres_ctl("stop")
     try:
         proc = sweep_process(*args, cwd=tmp_path)
-        time.sleep(6)
+        lines, out = [], []  # read as they come, each pipe by its own thread
+        readers = [threading.Thread(target=lambda pipe=pipe, into=into: into.extend(pipe), daemon=True)
+                   for pipe, into in ((proc.stderr, lines), (proc.stdout, out))]
+        for reader in readers:
+            reader.start()
+        # Started only once the job has met the stopped server: a slow start-up (imports on a loaded machine)
+        # must not let the server come back before the job first asks for it.
+        wait_for(lambda: any("sweep: database unreachable" in line for line in lines), proc)
+        time.sleep(1)
         assert proc.poll() is None  # still waiting, not refused
     finally:
         postgres_ctl("start")
-    code, out, err = finished(proc)
+    code = proc.wait(timeout=300)
+    for reader in readers:
+        reader.join(timeout=60)
+    err = "".join(lines)
     assert code == 0 and "Traceback" not in err, err
     assert "sweep: database unreachable" in err and "sweep: database back after" in err
     done, states = census(postgres_url, name)
