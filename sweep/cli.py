@@ -16,7 +16,6 @@ from pathlib import Path
 
 DEFAULT_STUDY = "label-smoothing"
 MAX_TRIALS = 80  # --until-precise's default cap: 20 seeds on the default grid
-PRIMARIES = ("gap", "val_acc", "nll_gap", "val_ece")  # the headline metrics, any of which can be primary
 
 
 class Parser(argparse.ArgumentParser):
@@ -84,6 +83,7 @@ def auto_or_positive(text: str) -> int | str:
 
 def run_arguments(run, storage_args) -> None:
     """The flags of `run`, which each spawned `worker` gets too."""
+    from .metrics import HEADLINE
     from .protocol import DEFAULT_EPSILONS, DEFAULT_PRIMARY, MARGIN_NATS, MARGIN_PP
     from .study.patience import PATIENCE
 
@@ -127,7 +127,7 @@ def run_arguments(run, storage_args) -> None:
                           f"the study (default {MARGIN_PP})")
     run.add_argument("--equivalence-nats", type=positive_float, default=MARGIN_NATS, metavar="NATS",
                      help=f"equivalence margin for NLL and the NLL gap, in nats; fixed with the study (default {MARGIN_NATS})")
-    run.add_argument("--primary", choices=PRIMARIES, default=DEFAULT_PRIMARY,
+    run.add_argument("--primary", choices=HEADLINE, default=DEFAULT_PRIMARY,
                      help="the primary comparison against ε = 0, fixed with the study before its first trial; the "
                           "other metrics are secondary (default gap: the train − validation accuracy gap)")
     run.add_argument("--until-precise", type=positive_float, metavar="PP",
@@ -316,13 +316,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    import optuna
-
     from .report import write_report
     from .launch import given
     from .report.folder import check_folder
     from .errors import UsageError
-    from .study.storage import check_storage_url, command_line, default_url, mask_url, open_storage
+    from .study.storage import command_line, default_url, load_study, open_storage
 
     storage_url = args.storage or default_url(args.study_name)
     if not args.storage:
@@ -330,22 +328,15 @@ def cmd_report(args) -> int:
             study_name(args.study_name)
         except argparse.ArgumentTypeError as e:
             raise UsageError(f"--study-name {e}")
-    check_storage_url(storage_url)
-    parsed_db = storage_url.removeprefix("sqlite:///")
-    if storage_url.startswith("sqlite:///") and not Path(parsed_db).is_file():
-        raise UsageError(f"no study database at {parsed_db}; run `python -m sweep run` first")
-    storage = open_storage(storage_url, reader=True)
-    if args.study_name not in {s.study_name for s in storage.get_all_studies()}:
-        raise UsageError(f"no study '{args.study_name}' in {mask_url(storage_url)}")
+    study = load_study(open_storage(storage_url, access="report"), args.study_name, storage_url)
     check_folder(Path(args.out), args.study_name, storage_url, given(args.argv, "--out"), "--out")
-    study = optuna.load_study(study_name=args.study_name, storage=storage)
     command = command_line(args.argv)
     print(f"report: {write_report(study, Path(args.out), storage_url=storage_url, command=command)}")
     return 0
 
 
 def cmd_compare(args) -> int:
-    from .report.comparing import compare
+    from .report.compare_text import compare
     from .errors import UsageError
 
     defaulted = [name for name, url in ((args.study_a, args.storage), (args.study_b, args.storage_b or args.storage))

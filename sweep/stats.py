@@ -131,6 +131,17 @@ def bonferroni(p: float, k: int) -> float:
     return min(1.0, p * k)
 
 
+class Verdict(NamedTuple):
+    """What an adjusted interval says against ±margin; both at once is a detectable shift within the margin."""
+    significant: bool  # it excludes 0
+    equivalent: bool  # it lies inside ±margin
+
+
+def verdict(lo_adj: float, hi_adj: float, margin: float) -> Verdict:
+    """The one verdict rule, read off the adjusted interval that is printed beside it (report and compare)."""
+    return Verdict(bool(lo_adj > 0 or hi_adj < 0), bool(-margin < lo_adj and hi_adj < margin))
+
+
 # ---------------------------------------------------------------- Stein's two-stage procedure
 
 def stein_seeds(sd0: float, n0: int, halfwidth: float, k: int = 1) -> int:

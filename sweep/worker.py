@@ -74,7 +74,10 @@ class EpochWriter:
     """Per-epoch bookkeeping (Optuna reports, history, checkpoints) done in order by a thread.
 
     The next epoch trains meanwhile: the writes for 20 trials take a good part of a second on a
-    local SQLite file, which matters when an epoch of all 20 takes about a second on a GPU.
+    local SQLite file, which matters when an epoch of all 20 takes about a second on a GPU. Not a
+    one-thread `concurrent.futures` executor: its thread is joined at interpreter exit, so a run
+    ending during an outage would wait on a write to a database that does not answer; and after a
+    failed write nothing later may run.
     """
 
     def __init__(self):

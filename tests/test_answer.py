@@ -6,7 +6,8 @@ import pytest
 
 from sweep.report.analysis import comparisons_frame
 from sweep.report.answer import MAX_WORDS, answer_prose, primary_sentence, verdict_table, word_count
-from sweep.report.tables import COMPARED, METRICS, ONSET, summary_frame
+from sweep.metrics import COMPARED, METRICS
+from sweep.report.tables import ONSET, summary_frame
 
 
 def design(effects: dict, seeds=6, noise=0.002, eps=(0.0, 0.05, 0.1, 0.2), rng_seed=0) -> pd.DataFrame:

@@ -182,6 +182,11 @@ def test_sigterm_during_an_outage_ends_within_30_s_and_a_rerun_finishes_every_ce
     assert RUNNING not in states and optuna.trial.TrialState.WAITING not in states
 
 
+def drain(pipe, into: list) -> None:
+    for line in pipe:
+        into.append(line)
+
+
 def test_a_server_down_at_start_up_is_waited_for_and_the_run_goes_on(postgres_url, postgres_ctl, folder_data,
                                                                      tmp_path):
     """A job started while its database restarts waits for it within --db-patience, instead of ending as bad
@@ -191,23 +196,30 @@ def test_a_server_down_at_start_up_is_waited_for_and_the_run_goes_on(postgres_ur
             str(folder_data), "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--workers", "1",
             "--no-report", "--db-patience", "120"]
     postgres_ctl("stop")
+    proc = sweep_process(*args, cwd=tmp_path)
+    lines = []  # stderr as it comes; stdout drained beside it, so that neither pipe fills
+    readers = [threading.Thread(target=drain, args=(pipe, into), daemon=True)
+               for pipe, into in ((proc.stderr, lines), (proc.stdout, []))]
+    for reader in readers:
+        reader.start()
     try:
-        proc = sweep_process(*args, cwd=tmp_path)
-        lines, out = [], []  # read as they come, each pipe by its own thread
-        readers = [threading.Thread(target=lambda pipe=pipe, into=into: into.extend(pipe), daemon=True)
-                   for pipe, into in ((proc.stderr, lines), (proc.stdout, out))]
-        for reader in readers:
-            reader.start()
-        # Started only once the job has met the stopped server: a slow start-up (imports on a loaded machine)
-        # must not let the server come back before the job first asks for it.
-        wait_for(lambda: any("sweep: database unreachable" in line for line in lines), proc)
+        # The server comes back only once the job has met it stopped: a slow start-up (imports on a loaded
+        # machine) must not let it find the server up at its first try.
+        end = time.monotonic() + 120
+        while not any("sweep: database unreachable" in line for line in lines):
+            assert proc.poll() is None and time.monotonic() < end, "".join(lines)
+            time.sleep(0.05)
         time.sleep(1)
-        assert proc.poll() is None  # still waiting, not refused
+        assert proc.poll() is None, "".join(lines)  # still waiting, not refused
+    except BaseException:
+        proc.kill()
+        raise
     finally:
         postgres_ctl("start")
     code = proc.wait(timeout=300)
     for reader in readers:
         reader.join(timeout=60)
+        assert not reader.is_alive()
     err = "".join(lines)
     assert code == 0 and "Traceback" not in err, err
     assert "sweep: database unreachable" in err and "sweep: database back after" in err

@@ -14,7 +14,7 @@ from sweep.launch import precision_chosen
 from sweep.training.plan import BF16_MEASURED, bf16_tip
 from sweep.training.runtime import cpu_flags, has_bf16_units
 from sweep.report.compare import effects_frame, levels_frame, paired_cells, per_seed_effects, protocol_differences
-from sweep.report.compare_stats import contrast, decide, family_verdict
+from sweep.report.compare import contrast, family_verdict, judge
 from sweep.report.tables import trials_frame
 from sweep.study.storage import open_storage, prepare_study
 from tests.conftest import file_digest
@@ -166,10 +166,46 @@ def test_levels_and_effects_match_scipy_and_statsmodels(tmp_path):
 def test_a_shift_within_the_margin_is_equivalent_and_significant():
     a = np.array([0.70, 0.72, 0.71, 0.69, 0.73])
     b = a + 0.005 + np.array([0.0002, -0.0001, 0.0001, -0.0002, 0.0])
-    (d,) = decide([contrast(b, a, 0.01)], 0.01)
+    (d,) = judge([contrast(b, a, 0.01)], 0.01)
     assert d.significant and d.equivalent and d.verdict == "equivalent" and 0 < d.lo_adj < d.hi_adj < 0.01
-    (d,) = decide([contrast(b + 0.02, a, 0.01)], 0.01)
+    (d,) = judge([contrast(b + 0.02, a, 0.01)], 0.01)
     assert d.verdict == "different" and contrast(b[:1], a[:1], 0.01) is None
+
+
+def test_the_report_and_compare_read_their_verdicts_off_one_rule():
+    """`sweep.stats.verdict` on the adjusted interval decides every row of the report's comparisons and of
+    compare's levels; only the words differ ("higher, within the margin" against "equivalent")."""
+    from sweep import stats as S
+    from sweep.report.analysis import comparisons_frame, word
+
+    rows = [{"eps": e, "seed": s, **base_values(e, s)} for e in GRID for s in SEEDS]
+    a = pd.DataFrame(rows).assign(gap=lambda t: t.train_acc - t.val_acc, nll_gap=lambda t: t.val_nll - t.train_nll)
+    b = a.assign(val_acc=a.val_acc + [0.004 + 0.03 * (e == 0.2) + noise(e, s) for e, s in zip(a.eps, a.seed)],
+                 train_acc=a.train_acc + [0.03 * e + noise(e, s, 0.0005) for e, s in zip(a.eps, a.seed)])
+    report = comparisons_frame(a, CRAFTED, {"pp": 0.01, "nats": 0.02})
+    levels = levels_frame(paired_cells(a, b, CRAFTED), CRAFTED, {"pp": 0.01, "nats": 0.02})
+    for frame, in_words in ((report, lambda v, d: word(*v, d)),
+                            (levels, lambda v, d: "equivalent" if v.equivalent else "different" if v.significant
+                             else "inconclusive")):
+        for r in frame[frame.verdict.notna()].itertuples():
+            v = S.verdict(r.lo_adj, r.hi_adj, r.margin)
+            assert (bool(r.significant), bool(r.equivalent)) == v and r.verdict == in_words(v, r.diff), r
+        assert frame.verdict.nunique() >= 2  # the data reach more than one verdict in each
+
+
+@pytest.mark.parametrize("significant, equivalent, diff, report, compare, call", [
+    (True, False, +1, "higher", "different", "higher"),
+    (True, False, -1, "lower", "different", "lower"),
+    (True, True, +1, "higher, within the margin", "equivalent", "equivalent"),  # a shift within the margin
+    (False, True, -1, "equivalent", "equivalent", "equivalent"),
+    (False, False, +1, "inconclusive", "inconclusive", "inconclusive")])
+def test_each_verdict_in_each_vocabulary(significant, equivalent, diff, report, compare, call):
+    from sweep.report.analysis import word
+    from sweep.report.compare import call as call_of, said
+
+    assert word(significant, equivalent, diff) == report and said(significant, equivalent, diff, True) == compare
+    assert call_of({"verdict": compare, "significant": significant, "equivalent": equivalent, "diff": diff}) == call
+    assert call_of({"verdict": float("nan")}) == "untested"
 
 
 def test_one_word_per_metric():

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "sweep"
 TOP = {"__init__", "__main__", "cli", "launch", "worker", "progress", "protocol", "errors",
-       "stats"}  # the statistics, below the study (its stopping rule) and the report alike
+       "stats", "metrics"}  # the statistics and the metrics' vocabulary, below the study and the report alike
 ROLES = {"study", "training", "report", "bench"}
 
 
@@ -73,3 +73,10 @@ def test_the_statistics_import_without_matplotlib():
     code = "import sys, sweep.stats, sweep.study.precision; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_study_the_report_and_the_cli_read_one_vocabulary_of_metrics():
+    graph = {name: imports(name, path) for name, path in modules().items()}
+    for user in ("sweep.study.precision", "sweep.report.tables", "sweep.report.answer", "sweep.cli"):
+        assert "sweep.metrics" in graph[user], user
+    assert not graph["sweep.metrics"]  # the bottom floor

@@ -175,3 +175,11 @@ def test_groups_holding_the_same_values_give_p_one_whatever_the_rounding():
     a, b = [0.3, 0.1, 0.2, 0.6], [0.1, 0.3, 0.6, 0.2]
     assert permutation_independent(a, b) == 1.0 and permutation_paired(a, a[::-1]) == 1.0
     assert smallest_p_independent(a, b) == pytest.approx(2 / math.comb(8, 4))
+
+
+def test_the_verdict_rule_at_its_edges():
+    """An interval touching 0 excludes nothing; one touching the margin is not inside it."""
+    from sweep.stats import verdict
+
+    assert verdict(0.0, 0.5, 1.0) == (False, True) and verdict(1e-9, 0.5, 1.0) == (True, True)
+    assert verdict(-1.0, 0.5, 1.0) == (False, False) and verdict(-2.0, -1e-9, 1.0) == (True, False)

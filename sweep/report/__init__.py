@@ -17,9 +17,9 @@ import optuna
 
 from .analysis import comparisons_frame, first_stage, margins, primary_metric, shape
 from .paths import portable_paths
+from ..metrics import COMPARED, HEADLINE, margin_kind
 from ..stats import sign_change
-from .tables import (COMPARED, HEADLINE, epochs_frame, margin_kind, per_epsilon_table, seed_matrix, summary_frame,
-                     trials_frame)
+from .tables import epochs_frame, per_epsilon_table, seed_matrix, summary_frame, trials_frame
 
 OVER_TIME = ("nll_rise", "stopped_val_acc")  # compared with ε = 0 in the over-time section
 TARGET = 0.5  # planning: the seeds for an adjusted 95 % CI half-width of this fraction of the margin

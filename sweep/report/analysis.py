@@ -19,10 +19,9 @@ import pandas as pd
 
 from ..protocol import DEFAULT_PRIMARY, MARGIN_NATS, MARGIN_PP
 from .. import stats as S
-from .tables import COMPARED, diff_unit, digits, margin_kind, seed_matrix, scale
+from ..metrics import COMPARED, diff_unit, digits, margin_kind, scale
+from .tables import seed_matrix
 
-ALPHA = S.ALPHA
-PRIMARY = DEFAULT_PRIMARY
 COLUMNS = ["metric", "family", "eps", "method", "n", "n_zero", "mean", "mean_zero", "diff", "lo", "hi", "lo_adj",
            "hi_adj", "halfwidth", "df", "t", "p", "p_adj", "significant", "margin", "p_tost", "equivalent", "verdict",
            "sd_diff", "seeds_for_target", "note"]
@@ -37,7 +36,7 @@ def margins(protocol: dict) -> tuple[dict[str, float], bool]:
 
 
 def primary_metric(protocol: dict) -> str:
-    return protocol.get("primary") or PRIMARY
+    return protocol.get("primary") or DEFAULT_PRIMARY
 
 
 def first_stage(attrs: dict) -> int | None:
@@ -67,17 +66,17 @@ def difference(trials: pd.DataFrame, eps: float, metric: str, n0: int | None = N
     return None, f"not tested: {'one seed' if n == 1 else 'no value'} at {side} (no spread to test)"
 
 
-def verdict(diff: float, lo_adj: float, hi_adj: float, margin: float) -> tuple[bool, bool, str]:
-    """(significant, equivalent, word), all read off the one adjusted interval shown beside the word."""
-    significant, equivalent = bool(lo_adj > 0 or hi_adj < 0), bool(-margin < lo_adj and hi_adj < margin)
+def word(significant: bool, equivalent: bool, diff: float, up: str = "higher", down: str = "lower",
+         within: str = ", within the margin") -> str:
+    """The one wording of a verdict (report and compare): the direction where the adjusted interval excludes
+    0, `within` added where it also lies inside the margin; else "equivalent" or "inconclusive"."""
     if significant:
-        word = "higher" if diff > 0 else "lower"
-        return significant, equivalent, f"{word}, within the margin" if equivalent else word
-    return significant, equivalent, "equivalent" if equivalent else "inconclusive"
+        return (up if diff > 0 else down) + (within if equivalent else "")
+    return "equivalent" if equivalent else "inconclusive"
 
 
 def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | None = None, target: float = 0.5,
-                      primary: str = PRIMARY, n0: int | None = None) -> pd.DataFrame:
+                      primary: str = DEFAULT_PRIMARY, n0: int | None = None) -> pd.DataFrame:
     """Each ε ≠ 0 against ε = 0, per metric: difference, 95 % CI and p (paired where seeds are shared, else
     Welch); the verdict from the Bonferroni-adjusted CI over the ε of one metric (`lo_adj`, `hi_adj`: it
     excludes 0 exactly when `significant`, and lies inside ±margin exactly when `equivalent`). The primary
@@ -106,7 +105,8 @@ def comparisons_frame(trials: pd.DataFrame, metrics=COMPARED, margin: dict | Non
                      hi_adj=hi_adj, halfwidth=(hi_adj - lo_adj) / 2, df=d.df, t=d.t, p=d.p,
                      p_adj=S.bonferroni(d.p, k), p_tost=S.tost(d, m), sd_diff=sd,
                      seeds_for_target=S.seeds_for_halfwidth(sd, target * m, k=k))
-            r["significant"], r["equivalent"], r["verdict"] = verdict(d.diff, lo_adj, hi_adj, m)
+            v = S.verdict(lo_adj, hi_adj, m)
+            r.update(significant=v.significant, equivalent=v.equivalent, verdict=word(*v, d.diff))
         rows += family
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -138,8 +138,8 @@ class Shape:
 
 
 def _step_word(d: S.Difference, lo: float, hi: float, margin: float) -> str:
-    significant, equivalent, _ = verdict(d.diff, lo, hi, margin)
-    return ("up" if d.diff > 0 else "down") if significant else "flat" if equivalent else "unclear"
+    said = word(*S.verdict(lo, hi, margin), d.diff, up="up", down="down", within="")
+    return {"equivalent": "flat", "inconclusive": "unclear"}.get(said, said)
 
 
 def shape(trials: pd.DataFrame, metric: str, margin: float) -> Shape:
@@ -158,7 +158,7 @@ def shape(trials: pd.DataFrame, metric: str, margin: float) -> Shape:
                           _step_word(d, lo, hi, margin)))
     trend = S.contrast_test(matrix.to_numpy(), levels) if len(levels) >= 3 else None
     word = ""
-    if trend is not None and trend.p < ALPHA:
+    if trend is not None and trend.p < S.ALPHA:
         against = "down" if trend.diff > 0 else "up"
         word = "" if any(s.word == against for s in steps) else ("rises" if trend.diff > 0 else "falls")
     return Shape(metric, len(matrix), tuple(steps), trend, word, _extremum(steps, matrix.mean(axis=0)))
@@ -195,7 +195,7 @@ def shape_words(sh: Shape) -> str:
         t = sh.trend
         if sh.trend_word:
             text += f"; it {sh.trend_word} with ε overall (linear contrast over seeds, p = {t.p:.2g})"
-        elif t.p < ALPHA:
+        elif t.p < S.ALPHA:
             text += (f"; no overall trend: the linear contrast is significant (p = {t.p:.2g}) but a step goes the "
                      "other way")
         else:
@@ -227,7 +227,7 @@ def onset_tests(trials: pd.DataFrame) -> pd.DataFrame:
                        p_min=S.smallest_p_independent(a.to_numpy(), b.to_numpy()))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["eps", "method", "n", "mean", "mean_zero", "diff", "p", "p_min"])
-    frame.loc[frame.p_min > ALPHA, "p"] = np.nan  # a test that cannot reject is described, not run
+    frame.loc[frame.p_min > S.ALPHA, "p"] = np.nan  # a test that cannot reject is described, not run
     tested = frame.p.notna()
     frame["p_holm"] = np.nan
     if tested.any():

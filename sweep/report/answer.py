@@ -10,9 +10,10 @@ import math
 
 import pandas as pd
 
-from .analysis import PRIMARY
+from ..protocol import DEFAULT_PRIMARY
+from .analysis import word
 from ..stats import Crossing
-from .tables import HEADLINE, NAMES, UNITS, diff_unit, digits, scale
+from ..metrics import HEADLINE, NAMES, UNITS, diff_unit, digits, scale
 
 WIDER = {"gap", "nll_gap"}  # metrics whose "higher" reads as "wider"
 TABLE = ("gap", "train_acc", "val_acc", "nll_gap", "val_ece")  # the verdict table's rows, primary first
@@ -67,7 +68,7 @@ def primary_sentence(rows: pd.DataFrame, metric: str) -> str:
     if len(g["up"]) and len(g["down"]):
         return (f"It depends on ε: smoothing {up} {name} at ε = {eps_list(g['up'].eps)} ({_size(g['up'], metric)}) "
                 f"and {down} it at ε = {eps_list(g['down'].eps)} ({_size(g['down'], metric)}){tail}.")
-    if metric == PRIMARY and (len(g["up"]) or len(g["down"])):
+    if metric == DEFAULT_PRIMARY and (len(g["up"]) or len(g["down"])):
         # "No" / "Yes" only where every ε tested says so; else what was shown, and where.
         everywhere = len(g["up"]) + len(g["down"]) == len(rows[rows.p.notna()])
         lead = ("No" if everywhere else "No shrinking shown at any ε") if len(g["up"]) else \
@@ -167,10 +168,8 @@ def verdict_table(comparisons: pd.DataFrame, primary: str) -> list[str]:
 
 
 def _word(r, metric: str) -> str:
-    if r.significant:
-        up, down = ("wider", "narrower") if metric in WIDER else ("higher", "lower")
-        return (up if r["diff"] > 0 else down) + (", within margin" if r.equivalent else "")
-    return "equivalent" if r.equivalent else "inconclusive"
+    up, down = ("wider", "narrower") if metric in WIDER else ("higher", "lower")
+    return word(bool(r.significant), bool(r.equivalent), r["diff"], up, down, within=", within margin")
 
 
 __all__ = ["answer_prose", "verdict_table", "word_count", "MAX_WORDS", "HEADLINE"]

@@ -1,4 +1,5 @@
-"""`sweep compare`'s folder: README.md (the answer first, then the tables), CSVs and the one plot.
+"""`sweep compare A B`, its words and its plot: the refusals, then README.md (the answer first, then the
+tables), the CSVs and one figure, in a folder of their own.
 
 Every word ("equivalent", "differ", "inconclusive") comes from a test in `compare.py`, read off the adjusted
 interval printed beside it.
@@ -7,31 +8,22 @@ interval printed beside it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
+from ..metrics import COMPARED, HEADLINE, UNITS, diff_unit, digits, margin_kind, scale
+from ..study.storage import writable_folder
 from .answer import eps_list
-from .compare import ALLOWED, answers, effects_frame, levels_frame, paired_cells, verdicts_frame
+from .compare import (ALLOWED, Side, answers, effects_frame, levels_frame, open_read_only, paired_cells,
+                      protocol_differences, same_place, shared_margin, side, urls, verdicts_frame)
 from .paths import portable_paths
-from .plots_compare import plot_effects
-from .tables import COMPARED, HEADLINE, UNITS, diff_unit, digits, duration, margin_kind, scale
+from .plotting import eps_colors, plt, save, style
+from .tables import duration
 
 PLOT = "effects_a_vs_b.png"
-
-
-@dataclass(frozen=True)
-class Side:
-    """One study as the comparison needs it."""
-    name: str
-    storage: str  # masked URL
-    protocol: dict  # normalised: with the ε grid
-    trials: pd.DataFrame  # trials_frame of its COMPLETE trials
-    margin: dict  # its own equivalence margins, stored units
-    wall_seconds: float | None = None  # first trial's start to last trial's completion
-    machines: list[str] = field(default_factory=list)  # "machine (device)" of its complete trials
-    first_stage: int | None = None  # Stein's first stage where `--until-precise` sized the study
 
 
 def write_comparison(a: Side, b: Side, margin: dict, out: Path, cwd: str | os.PathLike = ".") -> Path:
@@ -66,6 +58,31 @@ def render(a: Side, b: Side, margin, cells, levels, effects, verdicts, plotted: 
     lines += ["Tables: `cells.csv` (the cells both studies have, each metric as `_a` and `_b`), `levels.csv`, "
               "`effects.csv`, `verdicts.csv` (in the metrics' raw units: accuracies as fractions).", ""]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the command
+
+def compare(a: str, b: str, storage: str | None, storage_b: str | None, out: str | None) -> tuple[Path, list]:
+    """Write the comparison; returns its folder and the protocol fields that differ, (field, A's, B's)."""
+    url_a, url_b = urls(a, b, storage, storage_b)
+    if a == b and same_place(url_a, url_b):
+        raise UsageError(f"'{a}' is compared with itself: name two studies (or the same name in two storages)")
+    if out is None and any("/" in n or ".." in n for n in (a, b)):
+        raise UsageError(f"'{a}', '{b}': a study name with '/' or '..' makes no folder name; give --out")
+    folder = Path(out or f"reports/compare-{a}-{b}")
+    if (folder.exists() and not folder.is_dir()) or not writable_folder(folder.expanduser().resolve()):
+        raise UsageError(f"--out {folder}: cannot create or write this folder (or it is a file)")
+    opened_a, opened_b = open_read_only(a, url_a), open_read_only(b, url_b)  # both, before either is read
+    side_a, side_b = side(a, url_a, *opened_a), side(b, url_b, *opened_b)
+    allowed, refused = protocol_differences(side_a.protocol, side_b.protocol)
+    if refused:
+        what = "; ".join(f"{k}: {a} {va!r}, {b} {vb!r}" for k, va, vb in refused)
+        raise UsageError(f"'{a}' and '{b}' differ in their training protocol ({what}); compare studies that differ "
+                         "only in precision, sweep version or training revision")
+    if not len(paired_cells(side_a.trials, side_b.trials, ())):
+        raise UsageError(f"'{a}' and '{b}' have no cell (ε, seed) complete in both: nothing to pair")
+    margin = shared_margin(side_a.protocol, side_b.protocol)
+    return write_comparison(side_a, side_b, margin, folder, cwd=Path.cwd()), allowed
 
 
 # ---------------------------------------------------------------- words
@@ -137,10 +154,10 @@ def difference_lines(a: Side, b: Side, cells, cwd) -> list[str]:
     changed = [(k, a.protocol.get(k), b.protocol.get(k)) for k in ALLOWED if a.protocol.get(k) != b.protocol.get(k)]
     lines = ["## What differs", ""]
     lines += [f"- {k}: A `{va}`, B `{vb}`" for k, va, vb in changed] or ["- no protocol field"]
-    for tag, side in (("A", a), ("B", b)):
-        wall = "not recorded" if side.wall_seconds is None else duration(side.wall_seconds)
-        lines.append(f"- {tag} `{side.name}` (storage `{here(side.storage)}`): {len(side.trials)} complete trials, "
-                     f"wall time {wall}; ran on {'; '.join(side.machines) or 'not recorded'}")
+    for tag, one in (("A", a), ("B", b)):
+        wall = "not recorded" if one.wall_seconds is None else duration(one.wall_seconds)
+        lines.append(f"- {tag} `{one.name}` (storage `{here(one.storage)}`): {len(one.trials)} complete trials, "
+                     f"wall time {wall}; ran on {'; '.join(one.machines) or 'not recorded'}")
     same = {k: v for k, v in a.protocol.items() if k not in ALLOWED}
     lines += ["- the same in both: " + ", ".join(f"{k} `{v}`" for k, v in sorted(same.items())),
               f"- compared: {len(cells)} cells complete in both; cells only one study has are left out", ""]
@@ -215,3 +232,56 @@ def verdicts_table(verdicts: pd.DataFrame, name_a: str, name_b: str) -> list[str
         lines.append(f"| {_metric_label(m)} | {r.eps:g} | {sides[0]} | {sides[1]} | {mark} |")
     disagree = int((~verdicts.agree.astype(bool)).sum())
     return lines + ["", f"{disagree} of {len(verdicts)} rows disagree." if len(verdicts) else "No verdicts.", ""]
+
+
+# ---------------------------------------------------------------- the plot
+
+def plot_effects(effects, path, name_a: str, name_b: str) -> bool:
+    """Each ε's effect (ε − ε = 0 over the shared seeds, mean ± 95 % CI) in A (x) and in B (y); where B gives
+    A's answer the points sit on y = x, inside the band of ± the equivalence margin around it. False when
+    there is nothing to draw."""
+    rows = effects[effects.metric.isin(HEADLINE) & effects.effect_a.notna() & effects.effect_b.notna()]
+    if not len(rows):
+        return False
+    colors = eps_colors(rows.eps.unique())
+    fig, axes = plt.subplots(1, len(HEADLINE), figsize=(4.2 * len(HEADLINE), 4.4))
+    for ax, metric in zip(axes, HEADLINE):
+        part = rows[rows.metric == metric]
+        if not len(part):
+            ax.axis("off")
+            continue
+        s, unit = scale(metric), diff_unit(metric)
+        _diagonal(ax, part, s, part.margin.iloc[0] * s, unit)
+        for _, r in part.iterrows():
+            x, y = r.effect_a * s, r.effect_b * s
+            xerr = _err(r.effect_a, r.effect_a_lo, r.effect_a_hi, s)
+            yerr = _err(r.effect_b, r.effect_b_lo, r.effect_b_hi, s)
+            filled = r.verdict == "equivalent"
+            ax.errorbar([x], [y], xerr=xerr, yerr=yerr, color=colors[r.eps], marker="o", capsize=3, ls="none",
+                        mfc=colors[r.eps] if filled else "white",
+                        label=f"ε = {r.eps:g} ({r.verdict if isinstance(r.verdict, str) else 'not tested'})")
+        style(ax, f"{UNITS[metric][0]}: effect of ε (vs ε = 0)", f"effect in {name_b} ({unit})",
+              xlabel=f"effect in {name_a} ({unit})")
+    fig.suptitle(f"ε effects in {name_b} against {name_a}: mean ± 95 % CI over shared seeds; filled: equivalent "
+                 "(adjusted CI of B − A inside the margin)", fontweight="bold")
+    save(fig, path)
+    return True
+
+
+def _diagonal(ax, part, s: float, m: float, unit: str) -> None:
+    values = np.concatenate([part[c].to_numpy(dtype=float) * s for c in
+                             ("effect_a_lo", "effect_a_hi", "effect_b_lo", "effect_b_hi", "effect_a", "effect_b")])
+    values = values[np.isfinite(values)]
+    lo, hi = values.min(), values.max()
+    pad = 0.1 * (hi - lo) + m
+    xs = np.array([lo - pad, hi + pad])
+    ax.fill_between(xs, xs - m, xs + m, color="C2", alpha=0.12, label=f"y = x ± {m:g} {unit} (equivalence margin)")
+    ax.plot(xs, xs, color="k", lw=0.8, label="y = x (same effect)")
+    ax.set_xlim(*xs)
+    ax.set_ylim(*xs)
+
+
+def _err(mean, lo, hi, s):
+    if not np.isfinite(lo):
+        return None
+    return [[(mean - lo) * s], [(hi - mean) * s]]

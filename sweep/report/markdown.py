@@ -16,7 +16,9 @@ from .. import __version__
 from .analysis import Shape, shape_words
 from .plotting import seeds_label
 from ..stats import Crossing
-from .tables import CLAIMS, TARGET_TRAIN, TARGET_VAL, UNITS, diff_unit, digits, scale, state_counts
+from ..metrics import UNITS, diff_unit, digits, scale
+from .tables import CLAIMS, TARGET_TRAIN, TARGET_VAL, state_counts
+
 
 def _name(metric: str) -> str:
     name = UNITS[metric][0]

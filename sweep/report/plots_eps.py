@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .plotting import plt, save, style
-from .tables import HEADLINE, TARGET_TRAIN, TARGET_VAL, UNITS, diff_unit, scale, smoothed_loss_floor
-
+from ..metrics import HEADLINE, UNITS, diff_unit, scale
+from .tables import TARGET_TRAIN, TARGET_VAL, smoothed_loss_floor
 
 
 def is_grid(trials) -> bool:

@@ -27,11 +27,10 @@ from typing import Mapping
 import optuna
 from optuna.trial import TrialState
 
+from ..metrics import HEADLINE, UNITS, margin_kind, scale
 from ..stats import paired_t, stein_seeds
 
-# The headline comparisons, in the report's units: stored fractions are shown in pp (× 100).
-METRICS = {"gap": "pp", "val_acc": "pp", "nll_gap": "nats", "val_ece": "pp"}
-NAMES = {"gap": "accuracy gap", "val_acc": "validation accuracy", "nll_gap": "NLL gap", "val_ece": "ECE"}
+METRICS = {m: margin_kind(m) for m in HEADLINE}  # the headline comparisons, each with its margin's unit
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,8 @@ class Need:
     def text(self) -> str:
         unit = METRICS[self.metric]
         if self.needed is None:
-            return f"{NAMES[self.metric]}, ε = {self.eps:g}: no first-stage SD yet"
-        return (f"{NAMES[self.metric]}, ε = {self.eps:g}: first-stage SD {self.sd:.3g} {unit} over {self.seeds} seeds "
+            return f"{UNITS[self.metric][0]}, ε = {self.eps:g}: no first-stage SD yet"
+        return (f"{UNITS[self.metric][0]}, ε = {self.eps:g}: first-stage SD {self.sd:.3g} {unit} over {self.seeds} seeds "
                 f"needs {self.needed} seeds for ±{self.target:g} {unit}")
 
 
@@ -90,7 +89,7 @@ def needs(values: Mapping[tuple[float, int], Mapping[str, float]], rule: Rule) -
     zero = {s: m for (e, s), m in first.items() if e == 0.0}
     out = []
     for metric in rule.metrics:
-        factor = 100.0 if METRICS[metric] == "pp" else 1.0
+        factor = scale(metric)
         for eps in epsilons:
             shared = sorted(s for (e, s) in first if e == eps and s in zero
                             and math.isfinite(first[(eps, s)][metric]) and math.isfinite(zero[s][metric]))

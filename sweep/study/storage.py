@@ -115,43 +115,71 @@ def _engine_kwargs(backend: str) -> dict:
     return {"pool_pre_ping": True}
 
 
-def open_storage(url: str, patience: float = 0.0, reader: bool = False,
+def open_storage(url: str, patience: float = 0.0, access: str = "write",
                  on_trouble=None) -> optuna.storages.RDBStorage:
     """Optuna's storage, safe to open from many processes at the same instant on an empty database.
 
-    A database that is down or restarting is waited for up to `patience` seconds (then `DatabaseGone`, a
-    database error, not bad input); an error that waiting does not cure (a bad password, a missing
-    database) is a UsageError. A `reader` (the report) leaves SQLite's transactions as they are: it writes
-    nothing, and a study file it may only read must stay readable. A schema this sweep does not know is bad
+    `access` is what the caller does: "write" (`run`: may make the database and its tables), "report" (reads
+    an existing study and writes only its dashboard notes; SQLite's transactions left as they are, so a file
+    it may only read stays readable) or "read" (`compare`: an existing study, opened so that nothing can be
+    written, a SQLite file in read-only mode). A database that is down or restarting is waited for up to
+    `patience` seconds (then `DatabaseGone`, a database error, not bad input); an error that waiting does
+    not cure (a bad password, a missing database) is a UsageError. A schema this sweep does not know is bad
     input, said before Optuna touches the file (schema.py). `on_trouble` is called when the database did not
     answer (see Queue.troubled)."""
     from .patience import DatabaseGone, Patience
 
-    check_storage_url(url)
-    parsed = sa.engine.make_url(url)
-    backend = parsed.get_backend_name()
+    shown = mask_url(url)
+    if access != "read":
+        check_storage_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+        backend = parsed.get_backend_name()
+    except Exception:
+        raise UsageError(f"--storage {shown}: not a database URL (e.g. sqlite:///studies/x.db)")
+    if access not in ("write", "report", "read"):
+        raise ValueError(f"access {access!r}: expected write, report or read")
+    kwargs, opened = _engine_kwargs(backend), url
     if backend == "sqlite":
-        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    kwargs = _engine_kwargs(backend)
+        # Only "read" opens the path it checks (resolved, ~ expanded); the others hand SQLite the URL's own.
+        path = Path(parsed.database or "").expanduser() if access != "report" else Path(parsed.database or "")
+        if access == "write":
+            path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        elif not parsed.database or not path.is_file():
+            raise UsageError(f"no study database at {parsed.database or shown}; run `python -m sweep run` first")
+        elif access == "read":
+            opened = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
 
     def attempt() -> optuna.storages.RDBStorage:
-        engine = sa.create_engine(url, **kwargs)
+        engine = sa.create_engine(opened, **kwargs)
         try:
-            check_schema(engine, mask_url(url), writing=not reader)
+            if access == "read" and not {"studies", "trials"} <= set(sa.inspect(engine).get_table_names()):
+                raise UsageError(f"{shown} holds no Optuna study")
+            check_schema(engine, shown, writing=access == "write")
+            if access == "read":
+                return optuna.storages.RDBStorage(opened, engine_kwargs=kwargs, skip_table_creation=True)
             return _once(engine, lambda: optuna.storages.RDBStorage(url, engine_kwargs=kwargs))
         finally:
             engine.dispose()
 
-    try:
-        storage = Patience(patience, on_trouble=on_trouble)(attempt)
+    try:  # a reader of two studies for a comparison waits for neither: what it cannot read is said at once
+        storage = attempt() if access == "read" else Patience(patience, on_trouble=on_trouble)(attempt)
     except (UsageError, DatabaseGone):  # a database away is no bad input: DatabaseGone, for the caller to say so
         raise
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"cannot open storage {mask_url(url)}: {reason.replace(url, mask_url(url))}")
-    if backend == "sqlite" and not reader:
+        verb = "read" if access == "read" else "open"
+        raise UsageError(f"cannot {verb} storage {shown}: {reason.replace(opened, shown).replace(url, shown)}")
+    if backend == "sqlite" and access == "write":
         immediate_transactions(storage.engine)
     return storage
+
+
+def load_study(storage: optuna.storages.RDBStorage, name: str, url: str) -> optuna.Study:
+    """The study `name`, or bad input saying where it was looked for."""
+    if name not in {s.study_name for s in storage.get_all_studies()}:
+        raise UsageError(f"no study '{name}' in {mask_url(url)}")
+    return optuna.load_study(study_name=name, storage=storage)
 
 
 def immediate_transactions(engine: sa.Engine) -> None:
@@ -293,6 +321,15 @@ def _math_mode_of_old(storage, name: str, recorded: dict) -> dict:
     # Only the trials that sweep 0.3.0 trained: later ones record "compiled", and their math mode is named.
     on_gpu = any(str(t.user_attrs.get("device", "")).startswith("cuda") for t in trials if "compiled" not in t.user_attrs)
     return {**recorded, "precision": "tf32"} if on_gpu else recorded
+
+
+def recorded_protocol(storage, study: optuna.Study) -> dict | None:
+    """The protocol fixed with the study (sweep's table, else the study's attribute), its math mode read as
+    `run` reads it; None for a study sweep did not make."""
+    recorded = _recorded_protocol(storage, study.study_name) or study.user_attrs.get("protocol")
+    if recorded is not None and "training_revision" not in recorded:
+        recorded = _math_mode_of_old(storage, study.study_name, recorded)
+    return recorded
 
 
 def _recorded_protocol(storage, name: str) -> dict | None:

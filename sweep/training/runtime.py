@@ -25,16 +25,8 @@ def machine_name(device: torch.device) -> str:
     """What trained a trial, for the report: the GPU's name, or the CPU's model, cores and vector ISA."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
+    info = cpuinfo()
+    model, flags = info.get("model name") or platform.processor() or platform.machine(), set(info.get("flags", "").split())
     isa = ("AMX" if "amx_tile" in flags else "AVX-512 with bf16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags
            else None)
     return f"{model}, {cpu_cores()} cores" + (f", {isa}" if isa else "")
@@ -92,13 +84,20 @@ def math_mode(device: torch.device, precision: str):
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with bf16 arithmetic units
 
 
-def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
-    """The first CPU's feature flags; empty where there is no such file (not Linux)."""
+def cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
+    """The first CPU's fields (model name, flags, ...), read once for the machine's name and its bf16 check;
+    empty where there is no such file (not Linux)."""
+    fields = {}
     with contextlib.suppress(OSError):
         for line in Path(path).read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.partition(":")[2].split())
-    return set()
+            key, _, value = line.partition(":")
+            if key.strip():
+                fields.setdefault(key.strip(), value.strip())  # each field's first line: the first CPU's
+    return fields
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
+    return set(cpuinfo(path).get("flags", "").split())
 
 
 def has_bf16_units(flags) -> bool:
