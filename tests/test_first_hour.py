@@ -357,3 +357,14 @@ def test_a_database_that_takes_no_writes_still_gets_its_report_and_one_warning(t
     assert (tmp_path / "out" / "README.md").is_file()
     line = one_line(capsys.readouterr().err)
     assert line.startswith("sweep: warning: the dashboard's notes and figures were not written")
+
+
+def test_a_fault_in_the_dashboards_figures_is_no_refused_write(tmp_path, monkeypatch):
+    """Only the database's refusal becomes the warning: a bug drawing a figure is raised, not hidden."""
+    from sweep.report import write_report
+    from tests.test_report import hand_built_study
+
+    hand_built_study(f"sqlite:///{tmp_path}/s.db")
+    monkeypatch.setattr("sweep.report.dashboard.gap_figure", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_report(optuna.load_study(study_name="hand", storage=f"sqlite:///{tmp_path}/s.db"), tmp_path / "out")

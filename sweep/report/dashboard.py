@@ -28,9 +28,13 @@ def publish(study: optuna.Study, trials: pd.DataFrame, summary: pd.DataFrame, ep
     the database takes no writes (a read-only file, a role that may only read)."""
     import sys
 
+    from ..study.patience import database_error
+
     try:
         _publish(study, trials, summary, epochs, answer, out, command)
-    except Exception as e:  # noqa: BLE001 (what a storage raises on a refused write varies by backend)
+    except Exception as e:
+        if not database_error(e):  # a refused write is the database's; anything else is a bug to see
+            raise
         print(f"sweep: warning: the dashboard's notes and figures were not written ({type(e).__name__}: "
               f"{str(e).splitlines()[0][:200] if str(e) else 'no message'})", file=sys.stderr)
 
