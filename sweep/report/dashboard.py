@@ -15,11 +15,12 @@ import optuna
 import pandas as pd
 from matplotlib.colors import to_hex
 
+from ..metrics import digits, scale
 from .plotting import eps_colors, seeds_label
 
 GAP_FIGURE, CURVES_FIGURE = "gap-vs-epsilon", "accuracy-per-epoch"  # graph object ids: one of each per study
-TABLE = (("train_acc", "train acc %", 100, 2), ("val_acc", "val acc %", 100, 2), ("gap", "gap pp", 100, 2),
-         ("train_nll", "train NLL", 1, 3), ("val_nll", "val NLL", 1, 3), ("val_ece", "val ECE %", 100, 2))
+TABLE = (("train_acc", "train acc %"), ("val_acc", "val acc %"), ("gap", "gap pp"), ("train_nll", "train NLL"),
+         ("val_nll", "val NLL"), ("val_ece", "val ECE %"))  # a trial note's columns, shown as the report shows them
 
 
 def publish(study: optuna.Study, trials: pd.DataFrame, summary: pd.DataFrame, epochs: pd.DataFrame,
@@ -76,7 +77,7 @@ def trial_note(g: pd.DataFrame) -> str:
     columns = [c for c in TABLE if c[0] in g]
     lines = ["| epoch | " + " | ".join(c[1] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for _, r in g.iterrows():
-        lines.append(f"| {int(r.epoch)} | " + " | ".join(f"{r[k] * s:.{d}f}" for k, _, s, d in columns) + " |")
+        lines.append(f"| {int(r.epoch)} | " + " | ".join(f"{r[k] * scale(k):.{digits(k)}f}" for k, _ in columns) + " |")
     return head + "\n".join(lines) + "\n"
 
 
